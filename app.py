@@ -1,0 +1,5 @@
+"""WSGI entry point: `gunicorn app:app`."""
+
+from helpline import create_app
+
+app = create_app()

@@ -1,0 +1,139 @@
+"""The glue: one inbound delivery -> replay check -> engine -> one transaction -> reply.
+
+Order matters (persist first, queue in the same transaction): a callback request is never stored
+without its alert job or alerted without being stored, and a repeated delivery changes nothing.
+Twilio's words stay in channels/; this module speaks in Inbound events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.client import Pipeline
+
+from helpline import jobs
+from helpline.callbacks import CallbackRequest, needs_alert, new_request, updated_request
+from helpline.core import engine, safety
+from helpline.core.actions import Action, Priority, RequestCallback, SendText
+from helpline.core.events import Event, TextReceived
+from helpline.core.flows import Flow
+from helpline.core.text import fill
+from helpline.deps import Deps
+from helpline.storage import Commit, Snapshot
+
+logger = logging.getLogger(__name__)
+
+SMS_FLOW = "sms"
+#: Twilio's own opt-out and opt-in words: a whole-body single word, any case.
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One webhook delivery in domain words."""
+
+    delivery_id: str
+    number: str  # E.164 when it is a phone number
+    contact: str  # contact_id(number): what keys and logs use
+    channel: str
+    event: Event
+
+
+def handle_sms(inbound: Inbound, deps: Deps, now: datetime, render: Callable[[list[str]], str]) -> str:
+    """Run one inbound SMS through opt-out rules, the safety gate and the flow; return the reply."""
+    flow = deps.flows[SMS_FLOW]
+    text = inbound.event.text if isinstance(inbound.event, TextReceived) else ""
+    word = text.strip().upper()
+
+    def decide(snapshot: Snapshot) -> Commit:
+        if word in OPT_OUT_WORDS:
+            return Commit(reply=render([]), opted_out_at=now)  # Twilio confirms the opt-out itself
+        if snapshot.opted_out and word not in OPT_IN_WORDS:
+            return _opted_out_turn(inbound, deps, snapshot, flow, text, now, render)
+        conversation = None if snapshot.opted_out else snapshot.conversation  # opting in starts afresh
+        turn = engine.advance(flow, conversation, inbound.event, now=now, idle_after=deps.settings.conversation_ttl)
+        requests = _callback_requests(inbound, deps, snapshot, turn.actions, now)
+        texts = [_fill_runtime(a.text, flow, deps, requests, turn.conversation.language, now)
+                 for a in turn.actions if isinstance(a, SendText)]
+        logger.info(
+            "sms contact=%s node=%s crisis=%s callbacks=%s",
+            inbound.contact[:8], turn.conversation.node, turn.crisis, [r.ref for r, _ in requests],
+        )
+        return Commit(
+            reply=render(texts),
+            conversation=turn.conversation,
+            opt_in=snapshot.opted_out,
+            callbacks=tuple(r for r, _ in requests),
+            on_commit=_alert_jobs(deps, requests),
+        )
+
+    reply, replayed = deps.store.apply_turn(inbound.contact, inbound.delivery_id, decide)
+    if replayed:
+        logger.info("sms contact=%s delivery replayed; nothing changed", inbound.contact[:8])
+    return reply
+
+
+def _opted_out_turn(
+    inbound: Inbound, deps: Deps, snapshot: Snapshot, flow: Flow, text: str, now: datetime,
+    render: Callable[[list[str]], str],
+) -> Commit:
+    """Nothing is sent to an opted-out number; a crisis still reaches staff as an urgent callback."""
+    if not safety.is_crisis(text, flow.crisis):
+        return Commit(reply=render([]))
+    action = RequestCallback(priority=Priority.URGENT, topic=engine.CRISIS_TOPIC, preferred_time="asap")
+    requests = _callback_requests(inbound, deps, snapshot, (action,), now)
+    logger.warning("crisis from opted-out contact=%s: urgent callback %s", inbound.contact[:8], requests[0][0].ref)
+    return Commit(reply=render([]), callbacks=(requests[0][0],), on_commit=_alert_jobs(deps, requests))
+
+
+def _callback_requests(
+    inbound: Inbound, deps: Deps, snapshot: Snapshot, actions: tuple[Action, ...], now: datetime
+) -> list[tuple[CallbackRequest, bool]]:
+    """(request to save, whether to alert) for each RequestCallback; one open request per contact."""
+    results: list[tuple[CallbackRequest, bool]] = []
+    current = snapshot.open_callback
+    for action in actions:
+        if not isinstance(action, RequestCallback):
+            continue
+        if current is None:
+            request = new_request(
+                deps.store.next_callback_id(), inbound.number, inbound.contact, inbound.channel, action, now
+            )
+        else:
+            request = updated_request(current, action, inbound.channel, now)
+        results.append((request, needs_alert(current, request)))
+        current = request
+    return results
+
+
+def _alert_jobs(deps: Deps, requests: list[tuple[CallbackRequest, bool]]) -> Callable[[Pipeline], None] | None:
+    to_alert = [request for request, alert in requests if alert]
+    if not to_alert:
+        return None
+
+    def enqueue(pipe: Pipeline) -> None:
+        for request in to_alert:
+            jobs.enqueue_alert(deps.redis, request, pipeline=pipe)
+
+    return enqueue
+
+
+def _fill_runtime(
+    text: str, flow: Flow, deps: Deps, requests: list[tuple[CallbackRequest, bool]], language: str, now: datetime
+) -> str:
+    """Fill what only exists after the engine ran: the request id, whether it is new, the wait."""
+    if not requests:
+        return text
+    request, _ = requests[-1]
+    hours = deps.settings.staffed_hours
+    if hours.is_open(now):
+        wait = flow.text(("wait_open",), language)
+    else:
+        wait = fill(flow.text(("wait_closed",), language), {"opening": hours.describe_opening(now)})
+    state = "callback_state_updated" if len(request.new_history) and request.new_history[0].what == "updated" \
+        else "callback_state_new"
+    return fill(text, {"ref": request.ref, "wait": wait, "request_state": flow.text((state,), language)})

@@ -1,0 +1,27 @@
+"""Phone numbers: normalise what Twilio sends to E.164 with `phonenumbers`."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+DEFAULT_REGION = "US"
+
+
+def e164(raw: str, region: str = DEFAULT_REGION) -> str | None:
+    """`+15551234567` for a valid number in any common spelling; None when it is not one."""
+    try:
+        number = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def sender(raw: str) -> str:
+    """The sender's identity for keys: E.164 when it is a phone number, else the raw value trimmed.
+
+    Short codes, alphanumeric senders and `client:` voice identities are still senders; they just
+    are not phone numbers we could call back.
+    """
+    return e164(raw) or raw.strip()[:64]
