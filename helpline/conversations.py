@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from redis.client import Pipeline
 
@@ -111,13 +111,18 @@ def _callback_requests(
 
 
 def _alert_jobs(deps: Deps, requests: list[tuple[CallbackRequest, bool]]) -> Callable[[Pipeline], None] | None:
+    """Jobs to queue with the turn: staff alerts, and a confirmation text for a new request made
+    outside an SMS conversation (an SMS request is confirmed by the reply itself)."""
     to_alert = [request for request, alert in requests if alert]
-    if not to_alert:
+    to_confirm = {r.id: r for r, _ in requests if r.is_new and r.channel != "sms"}
+    if not to_alert and not to_confirm:
         return None
 
     def enqueue(pipe: Pipeline) -> None:
         for request in to_alert:
             jobs.enqueue_alert(deps.redis, request, pipeline=pipe)
+        for request in to_confirm.values():
+            jobs.enqueue_confirmation(deps.redis, request, pipeline=pipe)
 
     return enqueue
 
@@ -129,11 +134,28 @@ def _fill_runtime(
     if not requests:
         return text
     request, _ = requests[-1]
-    hours = deps.settings.staffed_hours
-    if hours.is_open(now):
-        wait = flow.text(("wait_open",), language)
-    else:
-        wait = fill(flow.text(("wait_closed",), language), {"opening": hours.describe_opening(now)})
+    wait = _expected_wait(flow, deps, language, now)
     state = "callback_state_updated" if len(request.new_history) and request.new_history[0].what == "updated" \
         else "callback_state_new"
     return fill(text, {"ref": request.ref, "wait": wait, "request_state": flow.text((state,), language)})
+
+
+#: Staffed hours ending sooner than this: a call before closing is not something we can promise.
+CLOSING_SOON = timedelta(minutes=30)
+
+
+def _expected_wait(flow: Flow, deps: Deps, language: str, now: datetime) -> str:
+    """An honest wait: soon while staff are on duty, else (or when they go off duty soon) the next opening."""
+    hours = deps.settings.staffed_hours
+    if hours.is_open(now) and hours.is_open(now + CLOSING_SOON):
+        return flow.text(("wait_open",), language)
+    if not hours.is_open(now):
+        return fill(flow.text(("wait_closed",), language), {"opening": hours.describe_opening(now)})
+    after_close = now + CLOSING_SOON
+    while hours.is_open(after_close):  # back-to-back spans: find the real end of this shift
+        after_close += CLOSING_SOON
+    opening = hours.next_opening(after_close).astimezone(hours.timezone)
+    days = (opening.date() - now.astimezone(hours.timezone).date()).days
+    day = ("today", "tomorrow")[days] if days < 2 else f"{opening:%A}"
+    when = f"{day} at {opening.strftime('%I:%M %p').lstrip('0')}"
+    return fill(flow.text(("wait_closing",), language), {"opening": when})

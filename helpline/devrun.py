@@ -43,6 +43,8 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("HELPLINE_ENV", "development")
     env.setdefault("PORT", "5000")
+    # The Procfile says `gunicorn` and `python`: make them this virtualenv's.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     redis_server = None
     if not env.get("REDIS_URL"):
         redis_server, env["REDIS_URL"] = embedded_redis(VAR / "redis")
