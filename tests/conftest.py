@@ -24,12 +24,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import SimpleWorker
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
-from helpline import create_app
+from helpline import create_app, jobs
 from helpline.config import Settings
 from helpline.deps import Deps, build_deps
+from helpline.outbound import TwilioMessenger, twilio_client
+from tests.twilio_fakes import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_BASE_URL = "https://helpline.example.org"
@@ -199,3 +202,60 @@ def sms(signed_post: Post) -> Callable[..., list[str]]:
         return message_texts(signed_post("/sms", sms_form(body, sender, sid)))
 
     return send
+
+
+# -- jobs: the Recorder as api.twilio.com, a job context on the test clock, burst workers ----------
+
+
+@pytest.fixture(scope="session")
+def recording_api() -> Iterator[Recorder]:
+    with Recorder() as recorder:
+        yield recorder
+
+
+@pytest.fixture
+def sent(recording_api: Recorder) -> Iterator[Recorder]:
+    """What the jobs texted through the SDK (and scripted Twilio errors); cleared after each test."""
+    yield recording_api
+    recording_api.clear()
+
+
+@pytest.fixture
+def job_ctx(settings: Settings, redis: Redis, clock: Clock, sent: Recorder) -> Iterator[jobs.JobContext]:
+    client = twilio_client(settings.twilio_account_sid, settings.twilio_auth_token, sent.base_url, timeout=5)
+    context = jobs.build_context(settings, redis, TwilioMessenger(client, settings.twilio_phone_number), clock)
+    jobs.set_job_context(context)
+    yield context
+    jobs.set_job_context(None)
+    client.http_client.session.close()
+
+
+@pytest.fixture
+def work(redis: Redis, job_ctx: jobs.JobContext) -> Callable[[], None]:
+    """Run every queued job on a real RQ worker in burst mode (urgent queue first)."""
+
+    def run() -> None:
+        queues = [jobs.queue(redis, jobs.URGENT), jobs.queue(redis, jobs.DEFAULT)]
+        SimpleWorker(queues, connection=redis).work(burst=True, logging_level="WARNING")
+
+    return run
+
+
+@pytest.fixture
+def run_scheduled(redis: Redis, work: Callable[[], None]) -> Callable[[], list[str]]:
+    """Enqueue every scheduled job now (what the scheduler does when their time comes), then work."""
+
+    def run() -> list[str]:
+        names = []
+        for queue in (jobs.queue(redis, jobs.URGENT), jobs.queue(redis, jobs.DEFAULT)):
+            registry = queue.scheduled_job_registry
+            for job_id in registry.get_job_ids():
+                job = queue.fetch_job(job_id)
+                registry.remove(job_id)
+                if job is not None:
+                    queue.enqueue_job(job)
+                    names.append(job.func_name.rsplit(".", 1)[-1])
+        work()
+        return names
+
+    return run

@@ -279,3 +279,44 @@ def test_concurrent_webhooks_for_one_number_apply_every_step_once(app, deps: Dep
     assert errors == []
     conversation = deps.store.load_conversation(contact_id(CALLER, deps.settings.secret))
     assert conversation is not None and conversation.step == 2 * rounds
+
+
+def test_a_redis_outage_gets_the_safe_reply_not_a_500(settings, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from twilio.request_validator import RequestValidator
+
+    from helpline import create_app
+    from helpline.deps import build_deps
+    from tests.conftest import AUTH_TOKEN
+
+    down = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    app = create_app(settings, build_deps(replace(settings, redis_url="redis://127.0.0.1:1/0"), down))
+    form = sms_form("he is not breathing")
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{PUBLIC_BASE_URL}/sms", form)
+    with caplog.at_level("ERROR"):
+        response = app.test_client().post("/sms", data=form, headers={"X-Twilio-Signature": signature})
+    [text] = message_texts(response)
+    assert "911" in text and "988" in text
+    assert all("not breathing" not in r.getMessage() and "5550123" not in r.getMessage() for r in caplog.records)
+
+
+def test_delivery_failures_are_recorded_and_21610_opts_the_number_out(signed_post: Post, deps: Deps) -> None:
+    form = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "undelivered", "ErrorCode": "21610",
+            "To": CALLER, "From": "+15005550006", "AccountSid": "AC" + "1" * 32}
+    assert signed_post("/sms/status", form).status_code == 204
+    assert signed_post("/sms/status", form).status_code == 204  # a repeat changes nothing
+    contact = contact_id(CALLER, deps.settings.secret)
+    assert deps.store.has_opted_out(contact)
+    [failure] = deps.store.recent_failures()
+    assert failure["code"] == "21610" and failure["contact"] == contact[:8]
+
+
+def test_a_delivered_status_records_nothing(signed_post: Post, deps: Deps) -> None:
+    form = {"MessageSid": "SM" + "e" * 32, "MessageStatus": "delivered", "To": CALLER, "From": "+15005550006"}
+    assert signed_post("/sms/status", form).status_code == 204
+    assert deps.store.recent_failures() == []
+
+
+def test_status_callbacks_need_a_signature_too(client: FlaskClient) -> None:
+    assert client.post("/sms/status", data={"MessageSid": "SM1", "MessageStatus": "failed"}).status_code == 403
