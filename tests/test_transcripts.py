@@ -54,7 +54,8 @@ def test_transcript_through_the_engine(script: Path, deps: Deps) -> None:
     conversation: Conversation | None = None
     requested: dict[str, Any] | None = None
     for minute, step in enumerate(load(script)):
-        turn = engine.advance(flows["sms"], conversation, TextReceived(step["send"]), now=OPEN_TIME + timedelta(minutes=minute))
+        now = OPEN_TIME + timedelta(minutes=minute)
+        turn = engine.advance(flows["sms"], conversation, TextReceived(step["send"]), now=now)
         conversation = turn.conversation
         texts = [a.text.replace("{ref}", "#1001") for a in turn.actions if isinstance(a, SendText)]
         check_replies(step, texts)
