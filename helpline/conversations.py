@@ -41,6 +41,8 @@ class Inbound:
     contact: str  # contact_id(number): what keys and logs use
     channel: str
     event: Event
+    #: A second id for the same delivery, e.g. Twilio's I-Twilio-Idempotency-Token.
+    alias: str | None = None
 
 
 def handle_sms(inbound: Inbound, deps: Deps, now: datetime, render: Callable[[list[str]], str]) -> str:
@@ -71,7 +73,7 @@ def handle_sms(inbound: Inbound, deps: Deps, now: datetime, render: Callable[[li
             on_commit=_alert_jobs(deps, requests),
         )
 
-    reply, replayed = deps.store.apply_turn(inbound.contact, inbound.delivery_id, decide)
+    reply, replayed = deps.store.apply_turn(inbound.contact, inbound.delivery_id, decide, alias=inbound.alias)
     if replayed:
         logger.info("sms contact=%s delivery replayed; nothing changed", inbound.contact[:8])
     return reply

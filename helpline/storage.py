@@ -14,6 +14,7 @@
     helpline:staff:on-call                  list of E.164 phones, in alert order
     helpline:callback:{id}:unreachable      set of staff phones an alert for {id} could not reach
     helpline:staff-delivery:{delivery_id}   string, the reply to a staff command   TTL 1 day
+    helpline:call:{call_sid}                string, one phone call's Conversation JSON  TTL CALL_TTL
 
 `{contact}` is `contact_id(number, secret)`, a keyed hash: keys and logs never show a number. The
 callback hash holds the number, because staff need it to call back.
@@ -47,6 +48,8 @@ DELIVERY_TTL = timedelta(days=1)
 CLOSED_CALLBACK_TTL = timedelta(days=90)
 FAILURES_KEPT = 1000
 TURN_ATTEMPTS = 50
+#: A phone call's state outlives the call only long enough for late webhooks (status, recordings).
+CALL_TTL = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class Commit:
     callbacks: tuple[CallbackRequest, ...] = ()
     #: Called inside MULTI with the pipeline, to queue jobs atomically with the writes.
     on_commit: Callable[[Pipeline], None] | None = field(default=None, compare=False)
+    #: How long to keep `conversation`; None is the store's conversation_ttl (a call uses CALL_TTL).
+    conversation_ttl: timedelta | None = None
 
 
 class RedisStore:
@@ -85,20 +90,28 @@ class RedisStore:
         decide: Callable[[Snapshot], Commit],
         *,
         conversation_key: str | None = None,
+        alias: str | None = None,
     ) -> tuple[str, bool]:
-        """Run one delivery exactly once: (reply, replayed). A repeated delivery_id gets the first reply."""
+        """Run one delivery exactly once: (reply, replayed). A repeated delivery_id gets the first reply.
+
+        `alias` is a second id for the same delivery (Twilio's idempotency token): a retry that
+        repeats either id is a replay.
+        """
         conversation_key = conversation_key or _key("conversation", contact)
-        keys = (conversation_key, _key("delivery", delivery_id), _by_contact(contact), _key("optout", contact))
+        deliveries = [_key("delivery", d) for d in (delivery_id, alias) if d]
+        keys = (conversation_key, *deliveries, _by_contact(contact), _key("optout", contact))
         for _ in range(TURN_ATTEMPTS):
             with self.redis.pipeline() as pipe:
                 try:
                     pipe.watch(*keys)
-                    earlier = pipe.get(keys[1])
+                    earlier = next(filter(None, (pipe.get(key) for key in deliveries)), None)
                     if earlier is not None:
                         return earlier.decode(), True
                     commit = decide(self._snapshot(pipe, conversation_key, contact))
                     pipe.multi()
-                    self._write_commit(pipe, contact, conversation_key, keys[1], commit)
+                    for key in deliveries[1:]:
+                        pipe.set(key, commit.reply, ex=DELIVERY_TTL)
+                    self._write_commit(pipe, contact, conversation_key, deliveries[0], commit)
                     pipe.execute()
                     return commit.reply, False
                 except WatchError:
@@ -124,7 +137,7 @@ class RedisStore:
     def _write_commit(self, pipe: Pipeline, contact: str, conversation_key: str, delivery_key: str, c: Commit) -> None:
         pipe.set(delivery_key, c.reply, ex=DELIVERY_TTL)
         if c.conversation is not None:
-            pipe.set(conversation_key, c.conversation.to_json(), ex=self.conversation_ttl)
+            pipe.set(conversation_key, c.conversation.to_json(), ex=c.conversation_ttl or self.conversation_ttl)
         if c.opted_out_at is not None:
             pipe.set(_key("optout", contact), c.opted_out_at.isoformat())
         if c.opt_in:
@@ -322,6 +335,11 @@ class RedisStore:
 
     def ping(self) -> bool:
         return bool(self.redis.ping())
+
+
+def call_key(call_sid: str) -> str:
+    """The key of one phone call's conversation state (pass it to apply_turn as conversation_key)."""
+    return _key("call", call_sid)
 
 
 def _key(kind: str, name: str) -> str:

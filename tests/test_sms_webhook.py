@@ -320,3 +320,29 @@ def test_a_delivered_status_records_nothing(signed_post: Post, deps: Deps) -> No
 
 def test_status_callbacks_need_a_signature_too(client: FlaskClient) -> None:
     assert client.post("/sms/status", data={"MessageSid": "SM1", "MessageStatus": "failed"}).status_code == 403
+
+
+def test_a_retry_with_the_same_idempotency_token_is_a_replay_even_with_another_sid(signed_post: Post) -> None:
+    headers = {"I-Twilio-Idempotency-Token": "token-2"}
+    first = message_texts(signed_post("/sms", sms_form("4", sid="SM" + "1" * 32), headers))
+    again = message_texts(signed_post("/sms", sms_form("4", sid="SM" + "2" * 32), headers))
+    assert again == first
+    assert message_texts(signed_post("/sms", sms_form("1")))[0].startswith("Is it OK")  # the step ran once
+
+
+def test_behind_a_trusted_proxy_the_forwarded_url_is_the_one_checked(settings, deps: Deps) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from twilio.request_validator import RequestValidator
+
+    from helpline import create_app
+    from helpline.deps import build_deps
+    from tests.conftest import AUTH_TOKEN
+
+    form = sms_form("hi")
+    signature = RequestValidator(AUTH_TOKEN).compute_signature("https://public.example.org/sms", form)
+    forwarded = {"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "public.example.org"}
+    for trusted, status in ((1, 200), (0, 403)):
+        changed = replace(settings, public_base_url=None, trusted_proxies=trusted)
+        client = create_app(changed, build_deps(changed, deps.redis)).test_client()
+        assert client.post("/sms", data=form, headers=forwarded).status_code == status

@@ -18,6 +18,7 @@ from helpline.core.text import clean_text
 from helpline.deps import Deps
 from helpline.phones import sender
 from helpline.redact import contact_id
+from helpline.staff import commands as staff_commands
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("twilio_sms", __name__)
@@ -37,17 +38,18 @@ def settings() -> Settings:
     return deps().settings
 
 
-def sms_inbound(form: Mapping[str, str], headers: Mapping[str, str], secret: bytes) -> Inbound:
-    """Turn Twilio's form into an Inbound; the delivery id prefers the idempotency token."""
+def sms_inbound(form: Mapping[str, str], token: str, secret: bytes) -> Inbound:
+    """Turn Twilio's form into an Inbound. Deliveries are deduplicated on the MessageSid and on
+    the I-Twilio-Idempotency-Token header (`token`) when present."""
     number = sender(form["From"])
     message_sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    token = headers.get("I-Twilio-Idempotency-Token", "")
     return Inbound(
         delivery_id=f"sms:{message_sid or token}",
         number=number,
         contact=contact_id(number, secret),
         channel="sms",
         event=TextReceived(text=clean_text(form.get("Body", ""))),
+        alias=f"sms-token:{token}" if token and message_sid else None,
     )
 
 
@@ -59,7 +61,13 @@ def inbound_sms() -> Response:
     if not (request.form.get("MessageSid") or request.headers.get("I-Twilio-Idempotency-Token")):
         abort(400, "a Twilio message webhook always has MessageSid")
     current = deps()
-    inbound = sms_inbound(request.form, request.headers, current.settings.secret)
+    token = request.headers.get("I-Twilio-Idempotency-Token", "")
+    inbound = sms_inbound(request.form, token, current.settings.secret)
+    text = inbound.event.text if isinstance(inbound.event, TextReceived) else ""
+    member = current.store.staff_member(inbound.number)
+    if member is not None and staff_commands.is_command(text):  # roster numbers text commands
+        answer = staff_commands.handle(member, text, inbound.delivery_id, current.store, current.clock())
+        return twiml_response(render_sms([answer] if answer else []))
     reply = conversations.handle_sms(inbound, current, current.clock(), render_sms)
     return twiml_response(reply)
 

@@ -6,12 +6,14 @@ argument and contact details are added by the glue (conversations.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from helpline.core import safety
 from helpline.core.actions import (
     Action,
+    Check,
     Dial,
     Hangup,
     Listen,
@@ -76,6 +78,13 @@ def advance(
     return _follow(flow, conversation, route, event, now)
 
 
+def expects(flow: Flow, conversation: Conversation | None, outcome: str) -> bool:
+    """Whether the node the conversation waits at routes `outcome` (e.g. `hangup`): the glue asks before feeding it."""
+    if conversation is None or conversation.flow != flow.id or conversation.node not in flow.nodes:
+        return False
+    return any(route.on == outcome for route in flow.nodes[conversation.node].options)
+
+
 def _crisis_turn(flow: Flow, conversation: Conversation, now: datetime) -> Turn:
     """Emergency guidance first, an urgent callback request, then the way back into the flow."""
     flagged = replace(conversation, flagged=True, misses=0, updated_at=now)
@@ -94,25 +103,32 @@ def _match(flow: Flow, node: Node, event: Event) -> Route | None:
     if isinstance(event, Outcome):
         return next((r for r in node.options if r.on == event.name), None)
     if isinstance(event, NoInput):
-        return Route(goto=node.on_silence) if node.on_silence else None
+        silence = next((r for r in node.options if r.on == "silence"), None)
+        return silence or (Route(goto=node.on_silence) if node.on_silence else None)
     raw = spoken_or_written(event)
     if raw is None:
         return None
     words = raw if isinstance(event, KeysPressed) else normalise(raw)
-    padded = f" {words} "
-    candidates = (
-        (flow.globals, lambda r: words in r.keys),
-        (node.options, lambda r: words in r.keys),
-        (node.options, lambda r: r.pattern is not None and r.pattern.fullmatch(raw.strip()) is not None),
-        (flow.globals, lambda r: r.pattern is not None and r.pattern.fullmatch(raw.strip()) is not None),
-        (node.options, lambda r: any(f" {p} " in padded for p in r.phrases)),
-        (flow.globals, lambda r: any(f" {p} " in padded for p in r.phrases)),
+    padded, stripped = f" {words} ", raw.strip()
+
+    def by_key(route: Route) -> bool:
+        return words in route.keys
+
+    def by_pattern(route: Route) -> bool:
+        return route.pattern is not None and route.pattern.fullmatch(stripped) is not None
+
+    def by_phrase(route: Route) -> bool:
+        return any(f" {phrase} " in padded for phrase in route.phrases)
+
+    order: tuple[tuple[tuple[Route, ...], Callable[[Route], bool]], ...] = (
+        (flow.globals, by_key),
+        (node.options, by_key),
+        (node.options, by_pattern),
+        (flow.globals, by_pattern),
+        (node.options, by_phrase),
+        (flow.globals, by_phrase),
     )
-    for routes, test in candidates:
-        for route in routes:
-            if test(route):
-                return route
-    return None
+    return next((route for routes, test in order for route in routes if test(route)), None)
 
 
 def _follow(flow: Flow, conversation: Conversation, route: Route, event: Event, now: datetime) -> Turn:
@@ -137,10 +153,15 @@ def _follow(flow: Flow, conversation: Conversation, route: Route, event: Event, 
 
 def _not_understood(flow: Flow, conversation: Conversation, node: Node, event: Event, now: datetime) -> Turn:
     missed = replace(conversation, misses=conversation.misses + 1, updated_at=now)
+    if flow.after_misses and flow.misses_limit and missed.misses >= flow.misses_limit:
+        return _enter(flow, replace(missed, misses=0), flow.after_misses, now, remember=False)
     if node.otherwise:
         return _enter(flow, missed, node.otherwise, now, remember=False)
-    if isinstance(event, NoInput):
-        return _enter(flow, missed, node.id, now, remember=False)  # silence: just ask again
+    if isinstance(event, NoInput):  # silence: just ask again
+        again = _enter(flow, missed, node.id, now, remember=False)
+        if flow.not_heard is None:
+            return again
+        return Turn(again.conversation, (_say(flow, missed, (flow.not_heard,)), *again.actions))
     sorry = _say(flow, missed, (flow.not_understood,))
     prompt = [_say(flow, missed, message) for message in node.reprompt or node.say]
     listen = [_listen(flow, node, missed)] if flow.channel == "voice" else []
@@ -160,7 +181,9 @@ def _enter(flow: Flow, conversation: Conversation, node_id: str, now: datetime, 
         if node.next is None:
             break
         conversation = conversation.moved_to(node.next, now, remember=False)
-    if flow.channel == "voice" and not {"dial", "record", "hangup"} & set(node.do):
+    if node.check:
+        actions.append(Check(node.check))
+    elif flow.channel == "voice" and not {"dial", "record", "hangup"} & set(node.do):
         actions.append(_listen(flow, node, conversation))
     return Turn(conversation, tuple(actions))
 
@@ -194,7 +217,7 @@ def _do(name: str, node: Node, conversation: Conversation) -> Action:
                 preferred_time=answers.get("preferred_time", "any"),
                 voicemail_ok=None if voicemail is None else voicemail == "yes",
                 language=conversation.language,
-                recording_url=answers.get("recording"),
+                recording_url=answers.get("recorded"),  # Outcome("recorded", url) from a Record
                 confirmed=answers.get("confirmed", "yes") == "yes",
             )
         case "dial":

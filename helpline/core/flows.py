@@ -30,13 +30,24 @@ STATIC_FIELDS = ("org", "call_number", "hours")
 #: Filled by the engine from the conversation's answers.
 ANSWER_FIELDS = ("zip",)
 #: Filled by the glue once a callback request is stored; samples are the longest plausible values.
-RUNTIME_SAMPLES = {"ref": "#9999999", "wait": "x" * 60, "request_state": "x" * 10, "opening": "Wednesday at 10:00 AM"}
+RUNTIME_SAMPLES = {
+    "ref": "#9999999", "wait": "x" * 60, "request_state": "x" * 10, "opening": "Wednesday at 10:00 AM",
+    "last_four": "0 0 0 0",
+}
 SMS_MAX_SEGMENTS = 2
 CHANNELS = ("sms", "voice")
 ACTIONS = ("request_callback", "dial", "record", "hangup")
-_NODE_FIELDS = {"say", "do", "options", "otherwise", "next", "topic", "reprompt", "listen", "on_silence"}
+#: What the edge reports after a voice action: a node that does it must route every one (`on:`).
+ACTION_OUTCOMES = {
+    "dial": ("dial:completed", "dial:answered", "dial:busy", "dial:no-answer", "dial:failed", "dial:canceled"),
+    "record": ("recorded",),
+}
+_NODE_FIELDS = {"say", "do", "options", "otherwise", "next", "topic", "reprompt", "listen", "on_silence", "check"}
 _ROUTE_FIELDS = {"keys", "phrases", "pattern", "capture", "on", "goto", "set"}
-_FLOW_FIELDS = {"flow", "version", "channel", "languages", "start", "resume", "globals", "nodes", "not_understood"}
+_FLOW_FIELDS = {
+    "flow", "version", "channel", "languages", "start", "resume", "globals", "nodes", "not_understood",
+    "not_heard", "misses_limit", "after_misses",
+}
 _KEYPAD = re.compile(r"^[0-9*#]+$")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _URL = re.compile(r"https?://|www\.", re.IGNORECASE)
@@ -70,6 +81,8 @@ class Node:
     reprompt: tuple[Message, ...] = ()
     listen: Mapping[str, Any] = field(default_factory=dict)
     on_silence: str | None = None
+    #: A question for the edge (Check action); the answer comes back as an `on: "<check>:<answer>"` outcome.
+    check: str | None = None
 
     @property
     def waits(self) -> bool:
@@ -89,6 +102,11 @@ class Flow:
     not_understood: str = "not_understood"
     version: int = 1
     crisis: safety.Crisis = field(default_factory=safety.Crisis)
+    #: Voice: spoken before the prompt again when the caller said nothing.
+    not_heard: str | None = None
+    #: After this many consecutive misses (silence or input not understood) go to `after_misses`; 0 is never.
+    misses_limit: int = 0
+    after_misses: str | None = None
 
     def text(self, message: Message, language: str) -> str:
         """The text of `message` in `language`, falling back key by key to the flow's first language."""
@@ -194,6 +212,9 @@ def _build_flow(
         not_understood=str(data.get("not_understood", "not_understood")),
         version=int(data.get("version", 1)),
         crisis=crisis,
+        not_heard=_optional_str(data.get("not_heard")),
+        misses_limit=_count(f"{where}: misses_limit", data.get("misses_limit", 0), problems),
+        after_misses=_optional_str(data.get("after_misses")),
     )
 
 
@@ -221,6 +242,7 @@ def _build_node(where: str, node_id: str, data: Any, problems: list[str]) -> Nod
         reprompt=_messages(f"{where}: reprompt", data.get("reprompt", []), problems),
         listen=listen,
         on_silence=_optional_str(data.get("on_silence")),
+        check=_optional_str(data.get("check")),
     )
 
 
@@ -233,7 +255,10 @@ def _build_routes(where: str, data: Any, problems: list[str]) -> Iterable[Route]
         if not isinstance(item, dict) or "goto" not in item:
             problems.append(f"{at}: must be a mapping with 'goto'")
             continue
-        problems += [f"{at}: unknown field {name!r}" for name in sorted(set(item) - _ROUTE_FIELDS)]
+        if True in item:  # YAML 1.1 reads a bare `on:` key as the boolean true
+            problems.append(f'{at}: write the outcome key quoted, "on": (YAML reads a bare on as true)')
+            item = {k: v for k, v in item.items() if k is not True}
+        problems += [f"{at}: unknown field {name!r}" for name in sorted(set(item) - _ROUTE_FIELDS, key=str)]
         keys = _strings(f"{at}: keys", item.get("keys", []), problems)
         phrases = _strings(f"{at}: phrases", item.get("phrases", []), problems)
         pattern = None
@@ -282,6 +307,13 @@ def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _count(where: str, value: Any, problems: list[str]) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        problems.append(f"{where}: must be a whole number, 0 or more")
+        return 0
+    return value
+
+
 def _check_flow(where: str, flow: Flow, problems: list[str]) -> None:
     """Cross-checks that need the whole flow: targets, reachability, keywords, texts."""
     known = {*flow.nodes, BACK, RESUME}
@@ -292,6 +324,9 @@ def _check_flow(where: str, flow: Flow, problems: list[str]) -> None:
 
     target("start", flow.start)
     target("resume", flow.resume)
+    target("after_misses", flow.after_misses)
+    if flow.misses_limit and not flow.after_misses:
+        problems.append(f"{where}: misses_limit needs after_misses, the node to go to")
     global_keys = {key for route in flow.globals for key in route.keys}
     for route in flow.globals:
         target("globals", route.goto)
@@ -302,7 +337,14 @@ def _check_flow(where: str, flow: Flow, problems: list[str]) -> None:
         for key in sorted({k for r in node.options for k in r.keys} & global_keys):
             problems.append(f"{where}: {at}: option {key!r} collides with a global keyword")
         _check_texts(where, at, (*node.say, *node.reprompt), flow.texts, flow.languages, flow.channel, problems)
-    _check_texts(where, "flow", ((flow.not_understood,),), flow.texts, flow.languages, flow.channel, problems)
+        _check_outcomes(where, at, node, problems)
+    flow_texts = ((flow.not_understood,), *(((flow.not_heard,),) if flow.not_heard else ()))
+    _check_texts(where, "flow", flow_texts, flow.texts, flow.languages, flow.channel, problems)
+    if flow.channel in flow.crisis.say:
+        crisis_say = flow.crisis.say[flow.channel]
+        _check_texts(where, "crisis say", crisis_say, flow.texts, flow.languages, flow.channel, problems)
+    else:
+        problems.append(f"{where}: crisis.yaml has no '{flow.channel}' emergency reply (say: {flow.channel}: [...])")
     _check_next_cycles(where, flow, problems)
     unreachable = set(flow.nodes) - _reachable(flow)
     problems += [f"{where}: node {n!r} cannot be reached" for n in sorted(unreachable)]
@@ -344,10 +386,22 @@ def sms_problems(text: str, language: str) -> list[str]:
     return problems
 
 
+def _check_outcomes(where: str, at: str, node: Node, problems: list[str]) -> None:
+    """A node that dials or records routes every outcome; a node that checks routes at least one answer."""
+    routed = {r.on for r in node.options if r.on}
+    for action in node.do:
+        missing = [name for name in ACTION_OUTCOMES.get(action, ()) if name not in routed]
+        problems += [f"{where}: {at}: does {action!r} but has no option for outcome {m!r}" for m in missing]
+    if node.check and not any(name.startswith(f"{node.check}:") for name in routed):
+        problems.append(f"{where}: {at}: checks {node.check!r} but has no option 'on: {node.check}:<answer>'")
+    if node.check and (node.next or {"dial", "record", "hangup"} & set(node.do)):
+        problems.append(f"{where}: {at}: a node that checks waits for the answer: no next, dial, record or hangup")
+
+
 def _check_next_cycles(where: str, flow: Flow, problems: list[str]) -> None:
     for node in flow.nodes.values():
         seen, current = {node.id}, node.next
-        while current in flow.nodes:
+        while current is not None and current in flow.nodes:
             if current in seen:
                 problems.append(f"{where}: node {node.id!r}: 'next' loops without waiting for a reply")
                 break
@@ -356,7 +410,7 @@ def _check_next_cycles(where: str, flow: Flow, problems: list[str]) -> None:
 
 
 def _reachable(flow: Flow) -> set[str]:
-    todo = [flow.start, *(r.goto for r in flow.globals), *([flow.resume] if flow.resume else [])]
+    todo = [flow.start, *(r.goto for r in flow.globals), *(n for n in (flow.resume, flow.after_misses) if n)]
     seen: set[str] = set()
     while todo:
         node_id = todo.pop()
