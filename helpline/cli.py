@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from helpline import operators
 from helpline.config import Settings
 
 
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--send", action="append", help="send this text and exit (repeatable)")
 
     commands.add_parser("dev", help="run web, worker and an embedded Redis (what make run does)")
+    operators.add_commands(commands)
 
     args = parser.parse_args(argv)
     if args.command == "dev":
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         return devrun.main()
     if args.command == "chat":
         return _chat(args)
+    if args.command in ("staff", "callbacks", "outbox"):
+        return operators.run(args)
     return 2
 
 

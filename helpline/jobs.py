@@ -117,7 +117,11 @@ def enqueue_alert(redis: Redis, request: CallbackRequest, pipeline: Pipeline | N
     job_id = f"alert-{request.id}-{uuid.uuid4().hex[:12]}"
     RedisStore(redis).note_alert_job(request.id, job_id, pipeline=pipeline)
     queue_for(redis, request).enqueue(
-        alert_on_call, request.id, job_id=job_id, retry=ALERT_RETRY, pipeline=pipeline,
+        alert_on_call,
+        request.id,
+        job_id=job_id,
+        retry=ALERT_RETRY,
+        pipeline=pipeline,
         description=f"alert {request.ref}",
     )
     return job_id
@@ -163,7 +167,11 @@ def alert_on_call(callback_id: int) -> str:
         if not whole_roster:
             after = ctx.settings.escalate_urgent_after if request.is_urgent else ctx.settings.escalate_after
             queue_for(ctx.redis, request).enqueue_in(
-                after, escalate, callback_id, request.alert_level, pipeline=pipe,
+                after,
+                escalate,
+                callback_id,
+                request.alert_level,
+                pipeline=pipe,
                 description=f"escalate {request.ref} from level {request.alert_level}",
             )
 

@@ -132,3 +132,8 @@ def twilio_client(account_sid: str, auth_token: str, api_base_url: str | None, *
     if api_base_url:
         client.api.base_url = api_base_url  # messages live under the `api` domain, read on every request
     return client
+
+
+def read_outbox(redis: Redis, count: int = 50, key: str = OUTBOX_KEY) -> list[dict[str, str]]:
+    """The last `count` texts in the development outbox, oldest first."""
+    return [json.loads(raw) for raw in redis.lrange(key, -count, -1)]

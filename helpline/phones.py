@@ -25,3 +25,17 @@ def sender(raw: str) -> str:
     are not phone numbers we could call back.
     """
     return e164(raw) or raw.strip()[:64]
+
+
+def callable_number(raw: str, region: str = DEFAULT_REGION) -> str | None:
+    """E.164 for a number a specialist could call back: valid, not just possible; None otherwise.
+
+    Used for a caller id (withheld and `client:` callers have none) and for digits typed on a call.
+    """
+    try:
+        number = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
