@@ -25,9 +25,10 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
     app.extensions["helpline"] = deps or build_deps(settings)
 
-    from helpline.channels import twilio_sms
+    from helpline.channels import twilio_sms, twilio_voice
 
     app.register_blueprint(twilio_sms.bp)
+    app.register_blueprint(twilio_voice.bp)  # its error handler answers safe TwiML, never a 500
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -42,9 +42,14 @@ class Listen:
 
 @dataclass(frozen=True)
 class Dial:
-    """Voice only: connect the caller to the on-call specialist."""
+    """Voice only: connect the caller to the on-call specialist.
+
+    The engine leaves `number` and `caller_id` empty: the glue fills them in (no phone numbers in the core).
+    """
 
     timeout_s: int = 20
+    number: str = ""
+    caller_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,16 @@ class Hangup:
 
 
 @dataclass(frozen=True)
+class Check:
+    """Ask the edge a question only it can answer (is a specialist free? is the caller's number callable?).
+
+    The glue answers at once by feeding `Outcome(f"{question}:{answer}")` back into the engine.
+    """
+
+    question: str
+
+
+@dataclass(frozen=True)
 class RequestCallback:
     """Ask a specialist to call this person back. The glue adds the contact details."""
 
@@ -72,4 +87,4 @@ class RequestCallback:
     confirmed: bool = True
 
 
-Action = SendText | Say | Listen | Dial | Record | Hangup | RequestCallback
+Action = SendText | Say | Listen | Dial | Record | Hangup | Check | RequestCallback
