@@ -22,6 +22,7 @@ from helpline.core.events import Event, TextReceived
 from helpline.core.flows import Flow
 from helpline.core.text import fill
 from helpline.deps import Deps
+from helpline.phones import callable_number
 from helpline.storage import Commit, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -114,9 +115,14 @@ def _callback_requests(
 
 def _alert_jobs(deps: Deps, requests: list[tuple[CallbackRequest, bool]]) -> Callable[[Pipeline], None] | None:
     """Jobs to queue with the turn: staff alerts, and a confirmation text for a new request made
-    outside an SMS conversation (an SMS request is confirmed by the reply itself)."""
+    outside an SMS conversation (an SMS request is confirmed by the reply itself). A request the
+    caller never confirmed, or with no number we could text, gets no confirmation."""
     to_alert = [request for request, alert in requests if alert]
-    to_confirm = {r.id: r for r, _ in requests if r.is_new and r.channel != "sms"}
+    to_confirm = {
+        r.id: r
+        for r, _ in requests
+        if r.is_new and r.channel != "sms" and r.confirmed and callable_number(r.number) is not None
+    }
     if not to_alert and not to_confirm:
         return None
 

@@ -180,11 +180,11 @@ def only_request(deps: Deps) -> CallbackRequest:
     return request
 
 
-def queued_alerts(redis: Redis) -> list[tuple[object, ...]]:
+def queued_alerts(redis: Redis, job: str = "alert_on_call") -> list[tuple[object, ...]]:
     found = []
     for name in (jobs.URGENT, jobs.DEFAULT):
         queue = jobs.queue(redis, name)
-        found += [tuple(job.args) for job in queue.get_jobs() if job.func_name.endswith("alert_on_call")]
+        found += [tuple(j.args) for j in queue.get_jobs() if j.func_name.endswith(job)]
     return found
 
 
@@ -524,6 +524,7 @@ def test_five_confirms_the_number_by_its_last_four_digits_then_voicemail_then_th
     assert f"number {spoken(request.id)}, is booked" in twiml.text
     assert texts(deps, "en", "wait_open")[0] in twiml.text
     assert queued_alerts(redis) == [(request.id,)]
+    assert queued_alerts(redis, "confirm_to_requester") == [(request.id,)]
     assert_at_menu(c.press("*"), deps)
 
 
@@ -590,6 +591,7 @@ def test_hanging_up_before_confirming_a_callback_still_leaves_an_unconfirmed_req
     assert c.hang_up() == 204  # Twilio repeats the status callback: nothing changes twice
     assert only_request(deps) == request and len(deps.store.callback_history(request.id)) == 1
     assert queued_alerts(redis) == [(request.id,)]
+    assert queued_alerts(redis, "confirm_to_requester") == []  # never confirmed: no text to that phone
 
 
 def test_hanging_up_at_the_menu_or_after_booking_makes_no_extra_request(call: Callable[..., Call], deps: Deps) -> None:
@@ -685,6 +687,7 @@ def test_a_retried_step_gets_the_same_twiml_and_changes_nothing_twice(
     assert again.body == booked.body
     assert only_request(deps) == request and len(deps.store.callback_history(request.id)) == 1
     assert queued_alerts(redis) == [(request.id,)]
+    assert queued_alerts(redis, "confirm_to_requester") == [(request.id,)]  # once, not per retry
 
 
 def test_call_state_is_kept_per_call_for_a_day_and_never_holds_the_caller_number(
