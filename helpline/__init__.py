@@ -15,6 +15,7 @@ from helpline.deps import Deps, build_deps
 
 logger = logging.getLogger(__name__)
 
+
 def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Flask:
     """Build the app. Refuses to start (ConfigError, FlowError) on bad settings or flows."""
     settings = (settings or Settings.from_env()).check()

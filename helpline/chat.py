@@ -61,8 +61,9 @@ def in_process_poster(settings: Settings) -> Post:
     base = settings.public_base_url or "http://localhost"
 
     def post(path: str, form: dict[str, str]) -> str:
-        response = client.post(path, data=form, headers={"X-Twilio-Signature": signature(settings, base + path, form)},
-                               base_url=base)
+        response = client.post(
+            path, data=form, headers={"X-Twilio-Signature": signature(settings, base + path, form)}, base_url=base
+        )
         return response.get_data(as_text=True)
 
     return post
@@ -77,14 +78,20 @@ def replies(twiml: str) -> list[str]:
     return [(message.findtext("Body") or message.text or "").strip() for message in root.iter("Message")]
 
 
-def chat(post: Post, settings: Settings, sender: str, lines: Iterable[str], out: Callable[[str], None],
-         outbox: Callable[[], list[dict[str, str]]] | None = None) -> None:
+def chat(
+    post: Post,
+    settings: Settings,
+    sender: str,
+    lines: Iterable[str],
+    out: Callable[[str], None],
+    outbox: Callable[[], list[dict[str, str]]] | None = None,
+) -> None:
     """Send each line as an SMS from `sender` and print the replies (and any new outbox texts)."""
     for line in lines:
         twiml = post("/sms", sms_form(sender, settings.twilio_phone_number, line, settings.twilio_account_sid))
         for text in replies(twiml) or ["(no reply)"]:
             out(f"bot> {text}")
-        for message in (outbox() if outbox else []):
+        for message in outbox() if outbox else []:
             out(f"outbox to {message.get('to', '?')}> {message.get('body', '')}")
 
 

@@ -15,8 +15,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     chat = commands.add_parser("chat", help="chat with the bot over signed webhooks, no Twilio needed")
-    chat.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '5000')}",
-                      help="the running bot (default: the local make run)")
+    chat.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{os.environ.get('PORT', '5000')}",
+        help="the running bot (default: the local make run)",
+    )
     chat.add_argument("--in-process", action="store_true", help="build the app here instead of posting to --url")
     chat.add_argument("--from", dest="sender", default="+15555550123", help="the number you text from")
     chat.add_argument("--send", action="append", help="send this text and exit (repeatable)")

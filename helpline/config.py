@@ -125,9 +125,7 @@ class Settings:
                 trusted_proxies=int(get("TRUSTED_PROXIES", "0")),
                 secret_key=secret,
                 helpline_name=get("HELPLINE_NAME", cls.helpline_name),
-                helpline_call_number=get(
-                    "HELPLINE_CALL_NUMBER", "1-555-010-0100" if mode == DEVELOPMENT else ""
-                ),
+                helpline_call_number=get("HELPLINE_CALL_NUMBER", "1-555-010-0100" if mode == DEVELOPMENT else ""),
                 helpline_timezone=get("HELPLINE_TIMEZONE", cls.helpline_timezone),
                 helpline_hours=get("HELPLINE_HOURS", cls.helpline_hours),
                 conversation_ttl=parse_duration(get("CONVERSATION_TTL", "7d")),

@@ -60,11 +60,17 @@ def handle_sms(inbound: Inbound, deps: Deps, now: datetime, render: Callable[[li
         conversation = None if snapshot.opted_out else snapshot.conversation  # opting in starts afresh
         turn = engine.advance(flow, conversation, inbound.event, now=now, idle_after=deps.settings.conversation_ttl)
         requests = _callback_requests(inbound, deps, snapshot, turn.actions, now)
-        texts = [_fill_runtime(a.text, flow, deps, requests, turn.conversation.language, now)
-                 for a in turn.actions if isinstance(a, SendText)]
+        texts = [
+            _fill_runtime(a.text, flow, deps, requests, turn.conversation.language, now)
+            for a in turn.actions
+            if isinstance(a, SendText)
+        ]
         logger.info(
             "sms contact=%s node=%s crisis=%s callbacks=%s",
-            inbound.contact[:8], turn.conversation.node, turn.crisis, [r.ref for r, _ in requests],
+            inbound.contact[:8],
+            turn.conversation.node,
+            turn.crisis,
+            [r.ref for r, _ in requests],
         )
         return Commit(
             reply=render(texts),
@@ -81,7 +87,12 @@ def handle_sms(inbound: Inbound, deps: Deps, now: datetime, render: Callable[[li
 
 
 def _opted_out_turn(
-    inbound: Inbound, deps: Deps, snapshot: Snapshot, flow: Flow, text: str, now: datetime,
+    inbound: Inbound,
+    deps: Deps,
+    snapshot: Snapshot,
+    flow: Flow,
+    text: str,
+    now: datetime,
     render: Callable[[list[str]], str],
 ) -> Commit:
     """Nothing is sent to an opted-out number; a crisis still reaches staff as an urgent callback."""
@@ -143,8 +154,11 @@ def _fill_runtime(
         return text
     request, _ = requests[-1]
     wait = _expected_wait(flow, deps, language, now)
-    state = "callback_state_updated" if len(request.new_history) and request.new_history[0].what == "updated" \
+    state = (
+        "callback_state_updated"
+        if len(request.new_history) and request.new_history[0].what == "updated"
         else "callback_state_new"
+    )
     return fill(text, {"ref": request.ref, "wait": wait, "request_state": flow.text((state,), language)})
 
 

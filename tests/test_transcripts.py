@@ -61,12 +61,21 @@ def test_transcript_through_the_engine(script: Path, deps: Deps) -> None:
         check_replies(step, texts)
         for action in turn.actions:
             if isinstance(action, RequestCallback):  # later requests update the one open request
-                merged = {"priority": action.priority.value, "topic": action.topic,
-                          "preferred_time": action.preferred_time, "voicemail_ok": action.voicemail_ok}
-                requested = merged if requested is None else {
-                    **requested, **{k: v for k, v in merged.items() if v not in (None, "", "any")},
-                    "priority": "urgent" if "urgent" in (requested["priority"], merged["priority"]) else "normal",
+                merged = {
+                    "priority": action.priority.value,
+                    "topic": action.topic,
+                    "preferred_time": action.preferred_time,
+                    "voicemail_ok": action.voicemail_ok,
                 }
+                requested = (
+                    merged
+                    if requested is None
+                    else {
+                        **requested,
+                        **{k: v for k, v in merged.items() if v not in (None, "", "any")},
+                        "priority": "urgent" if "urgent" in (requested["priority"], merged["priority"]) else "normal",
+                    }
+                )
         check_callbacks(step, [requested] if requested else [])
 
 
@@ -75,8 +84,12 @@ def test_transcript_through_the_webhooks(script: Path, sms: Callable[..., list[s
     for step in load(script):
         check_replies(step, sms(step["send"]))
         open_requests = [
-            {"priority": r.priority.value, "topic": r.topic, "preferred_time": r.preferred_time,
-             "voicemail_ok": r.voicemail_ok}
+            {
+                "priority": r.priority.value,
+                "topic": r.topic,
+                "preferred_time": r.preferred_time,
+                "voicemail_ok": r.voicemail_ok,
+            }
             for r in deps.store.open_callbacks()
         ]
         check_callbacks(step, open_requests)

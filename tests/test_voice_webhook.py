@@ -660,6 +660,19 @@ def test_crisis_words_get_the_emergency_steps_at_once_and_an_urgent_callback(
     assert jobs.queue(redis, jobs.URGENT).count >= 1
 
 
+@pytest.mark.parametrize("words", ["no respira", "creo que mi hijo tiene una sobredosis", "quiero matarme"])
+def test_spanish_crisis_words_get_the_spanish_emergency_steps_and_an_urgent_callback(
+    call: Callable[..., Call], deps: Deps, words: str
+) -> None:
+    c = call()
+    c.start()
+    c.press("9")
+    twiml = c.say(words)
+    first = twiml.says[0]
+    assert first.get("language") == "es-US" and (first.text or "").startswith("Cuelgue ahora y llame al 9 1 1")
+    assert only_request(deps).priority is Priority.URGENT
+
+
 def test_crisis_words_in_the_middle_of_a_callback_make_it_urgent_and_keep_the_question(
     call: Callable[..., Call], deps: Deps
 ) -> None:

@@ -38,8 +38,9 @@ def require_twilio_signature(settings: Callable[[], Settings]) -> Callable[[F], 
             signature = request.headers.get("X-Twilio-Signature", "")
             validator = RequestValidator(current.twilio_auth_token)
             if not signature or not validator.validate(signed_url(current), request.form, signature):
-                logger.warning("rejected a webhook with a %s signature on %s", "bad" if signature else "missing",
-                               request.path)
+                logger.warning(
+                    "rejected a webhook with a %s signature on %s", "bad" if signature else "missing", request.path
+                )
                 abort(403)
             return view(*args, **kwargs)
 

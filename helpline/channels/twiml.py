@@ -58,15 +58,22 @@ def render_voice(actions: Iterable[Action], next_url: str) -> str:
             case Dial():
                 _speak(response, says)
                 response.dial(
-                    action.number, action=next_url, method="POST", timeout=action.timeout_s,
+                    action.number,
+                    action=next_url,
+                    method="POST",
+                    timeout=action.timeout_s,
                     caller_id=action.caller_id or None,
                 )
                 waits = True
             case Record():
                 _speak(response, says)
                 response.record(
-                    action=next_url, method="POST", max_length=action.max_length_s, play_beep=True,
-                    timeout=RECORD_SILENCE_S, finish_on_key="#",
+                    action=next_url,
+                    method="POST",
+                    max_length=action.max_length_s,
+                    play_beep=True,
+                    timeout=RECORD_SILENCE_S,
+                    finish_on_key="#",
                 )
                 response.redirect(next_url, method="POST")
                 waits = True

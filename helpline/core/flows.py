@@ -31,7 +31,10 @@ STATIC_FIELDS = ("org", "call_number", "hours")
 ANSWER_FIELDS = ("zip",)
 #: Filled by the glue once a callback request is stored; samples are the longest plausible values.
 RUNTIME_SAMPLES = {
-    "ref": "#9999999", "wait": "x" * 60, "request_state": "x" * 10, "opening": "Wednesday at 10:00 AM",
+    "ref": "#9999999",
+    "wait": "x" * 60,
+    "request_state": "x" * 10,
+    "opening": "Wednesday at 10:00 AM",
     "last_four": "0 0 0 0",
 }
 SMS_MAX_SEGMENTS = 2
@@ -45,8 +48,18 @@ ACTION_OUTCOMES = {
 _NODE_FIELDS = {"say", "do", "options", "otherwise", "next", "topic", "reprompt", "listen", "on_silence", "check"}
 _ROUTE_FIELDS = {"keys", "phrases", "pattern", "capture", "on", "goto", "set"}
 _FLOW_FIELDS = {
-    "flow", "version", "channel", "languages", "start", "resume", "globals", "nodes", "not_understood",
-    "not_heard", "misses_limit", "after_misses",
+    "flow",
+    "version",
+    "channel",
+    "languages",
+    "start",
+    "resume",
+    "globals",
+    "nodes",
+    "not_understood",
+    "not_heard",
+    "misses_limit",
+    "after_misses",
 }
 _KEYPAD = re.compile(r"^[0-9*#]+$")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -52,9 +52,7 @@ class StaffedHours:
 
     def is_open(self, now: datetime) -> bool:
         local = now.astimezone(self.timezone)
-        return any(
-            s.weekday == local.weekday() and s.opens <= local.time() < s.closes for s in self.spans
-        )
+        return any(s.weekday == local.weekday() and s.opens <= local.time() < s.closes for s in self.spans)
 
     def next_opening(self, now: datetime) -> datetime:
         """The next moment staff come on duty after `now` (now itself if open)."""

@@ -50,11 +50,7 @@ def _closest(word: str, vocabulary: frozenset[str]) -> str:
     if word in vocabulary or len(word) < 5:
         return word
     allowed = 1 if len(word) < 9 else 2
-    near = [
-        (_distance(word, known, allowed), known)
-        for known in vocabulary
-        if abs(len(known) - len(word)) <= allowed
-    ]
+    near = [(_distance(word, known, allowed), known) for known in vocabulary if abs(len(known) - len(word)) <= allowed]
     best = min((pair for pair in near if pair[0] <= allowed), default=None)  # nearest, then alphabetical
     return best[1] if best else word
 

@@ -106,8 +106,9 @@ def test_booking_a_callback_requests_it_with_the_answers_given(flow: Flow) -> No
     conversation = at(flow, "callback_voicemail", answers={"topic": "signs", "preferred_time": "evening"})
     turn = send(flow, conversation, "Yes")
     [request] = [a for a in turn.actions if isinstance(a, RequestCallback)]
-    assert request == RequestCallback(priority=Priority.NORMAL, topic="signs", preferred_time="evening",
-                                      voicemail_ok=True, language="en")
+    assert request == RequestCallback(
+        priority=Priority.NORMAL, topic="signs", preferred_time="evening", voicemail_ok=True, language="en"
+    )
     assert "{ref}" in texts(turn)[0]  # filled by the glue once the request has an id
 
 

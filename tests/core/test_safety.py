@@ -123,6 +123,21 @@ MUST_TRIGGER = [
     ("kms", "i want to kms"),
 ]
 
+MUST_TRIGGER += [
+    # Spanish, as a caller to the Spanish phone menu says it (recognised speech, accents optional).
+    ("es_no_respira", "no respira"),
+    ("es_dejo_de_respirar", "mi hijo dejó de respirar"),
+    ("es_no_despierta", "mi hija no se despierta"),
+    ("es_no_puedo_despertarlo", "no puedo despertarlo"),
+    ("es_labios_azules", "tiene los labios azules"),
+    ("es_sobredosis", "creo que tiene una sobredosis"),
+    ("es_sobredosis_que_hago", "qué hago, tuvo una sobredosis"),
+    ("es_quiero_matarme", "quiero matarme"),
+    ("es_suicidarme", "estoy pensando en suicidarme"),
+    ("es_no_quiero_vivir", "ya no quiero vivir"),
+    ("es_inconsciente", "está inconsciente"),
+]
+
 MUST_NOT_TRIGGER = [
     # Topic questions.
     ("signs_of_heroin", "what are the signs of heroin use"),
@@ -224,6 +239,16 @@ MUST_NOT_TRIGGER = [
 @pytest.fixture(scope="module")
 def flows() -> Flows:
     return load_flows(ROOT / "flows", VALUES)
+
+
+MUST_NOT_TRIGGER += [
+    ("es_senales", "cuáles son las señales de una sobredosis"),
+    ("es_que_es_naloxona", "qué es la naloxona"),
+    ("es_pasado", "tuvo una sobredosis hace años y ahora está bien"),
+    ("es_ayuda", "necesito ayuda con mi hijo"),
+    ("es_intervencion", "la intervención no funcionó"),
+    ("es_llamada", "quiero una llamada"),
+]
 
 
 def test_the_lists_are_long_enough() -> None:

@@ -38,8 +38,9 @@ def reference_counts(texts: list[str]) -> list[list[object]]:
     )
     node = shutil.which("node")
     assert node and (ROOT / "node_modules" / "sms-segments-calculator").is_dir(), "run `npm ci` (make setup)"
-    result = subprocess.run([node, "-e", script], input=json.dumps(texts), capture_output=True, text=True,
-                            cwd=ROOT, check=True, timeout=30)
+    result = subprocess.run(
+        [node, "-e", script], input=json.dumps(texts), capture_output=True, text=True, cwd=ROOT, check=True, timeout=30
+    )
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
