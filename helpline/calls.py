@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from helpline.callbacks import CallbackRequest
-from helpline.conversations import Inbound, _alert_jobs, _callback_requests, _fill_runtime
+from helpline.conversations import Inbound, alert_jobs, callback_requests, fill_runtime, log_turn
 from helpline.core import engine
 from helpline.core.actions import Action, Check, Dial, Say
 from helpline.core.events import Event, KeysPressed, Outcome
@@ -129,24 +129,18 @@ def _commit(
     number = turn.conversation.answers.get("number") or inbound.number
     requests = [
         (_calling(request, number, now), alert)
-        for request, alert in _callback_requests(replace(inbound, number=number), deps, snapshot, turn.actions, now)
+        for request, alert in callback_requests(replace(inbound, number=number), deps, snapshot, turn.actions, now)
     ]
     actions = [
         _filled(action, flow, deps, requests, turn.conversation.language, inbound, now, dial_to)
         for action in turn.actions
     ]
-    logger.info(
-        "call contact=%s node=%s crisis=%s callbacks=%s",
-        inbound.contact[:8],
-        turn.conversation.node,
-        turn.crisis,
-        [r.ref for r, _ in requests],
-    )
+    log_turn(inbound, turn, requests)
     return Commit(
         reply=render(actions),
         conversation=turn.conversation,
         callbacks=tuple(r for r, _ in requests),
-        on_commit=_alert_jobs(deps, requests),
+        on_commit=alert_jobs(deps, requests),
         conversation_ttl=CALL_TTL,
     )
 
@@ -177,7 +171,7 @@ def _filled(
             }
             if requests:
                 values["ref"] = _spoken_digits(str(requests[-1][0].id))
-            text = _fill_runtime(fill(text, values), flow, deps, requests, language, now)
+            text = fill_runtime(fill(text, values), flow, deps, requests, language, now)
             return replace(action, text=text)
         case Dial():
             number = dial_to or next((m.phone for m in deps.store.staff_on_call()), "")

@@ -59,31 +59,37 @@ def handle_sms(inbound: Inbound, deps: Deps, now: datetime, render: Callable[[li
             return _opted_out_turn(inbound, deps, snapshot, flow, text, now, render)
         conversation = None if snapshot.opted_out else snapshot.conversation  # opting in starts afresh
         turn = engine.advance(flow, conversation, inbound.event, now=now, idle_after=deps.settings.conversation_ttl)
-        requests = _callback_requests(inbound, deps, snapshot, turn.actions, now)
+        requests = callback_requests(inbound, deps, snapshot, turn.actions, now)
         texts = [
-            _fill_runtime(a.text, flow, deps, requests, turn.conversation.language, now)
+            fill_runtime(a.text, flow, deps, requests, turn.conversation.language, now)
             for a in turn.actions
             if isinstance(a, SendText)
         ]
-        logger.info(
-            "sms contact=%s node=%s crisis=%s callbacks=%s",
-            inbound.contact[:8],
-            turn.conversation.node,
-            turn.crisis,
-            [r.ref for r, _ in requests],
-        )
+        log_turn(inbound, turn, requests)
         return Commit(
             reply=render(texts),
             conversation=turn.conversation,
             opt_in=snapshot.opted_out,
             callbacks=tuple(r for r, _ in requests),
-            on_commit=_alert_jobs(deps, requests),
+            on_commit=alert_jobs(deps, requests),
         )
 
     reply, replayed = deps.store.apply_turn(inbound.contact, inbound.delivery_id, decide, alias=inbound.alias)
     if replayed:
         logger.info("sms contact=%s delivery replayed; nothing changed", inbound.contact[:8])
     return reply
+
+
+def log_turn(inbound: Inbound, turn: engine.Turn, requests: list[tuple[CallbackRequest, bool]]) -> None:
+    """One INFO line per turn: ids and outcomes only, never the number or the words."""
+    logger.info(
+        "%s contact=%s node=%s crisis=%s callbacks=%s",
+        inbound.channel,
+        inbound.contact[:8],
+        turn.conversation.node,
+        turn.crisis,
+        [r.ref for r, _ in requests],
+    )
 
 
 def _opted_out_turn(
@@ -99,12 +105,12 @@ def _opted_out_turn(
     if not safety.is_crisis(text, flow.crisis):
         return Commit(reply=render([]))
     action = RequestCallback(priority=Priority.URGENT, topic=engine.CRISIS_TOPIC, preferred_time="asap")
-    requests = _callback_requests(inbound, deps, snapshot, (action,), now)
+    requests = callback_requests(inbound, deps, snapshot, (action,), now)
     logger.warning("crisis from opted-out contact=%s: urgent callback %s", inbound.contact[:8], requests[0][0].ref)
-    return Commit(reply=render([]), callbacks=(requests[0][0],), on_commit=_alert_jobs(deps, requests))
+    return Commit(reply=render([]), callbacks=(requests[0][0],), on_commit=alert_jobs(deps, requests))
 
 
-def _callback_requests(
+def callback_requests(
     inbound: Inbound, deps: Deps, snapshot: Snapshot, actions: tuple[Action, ...], now: datetime
 ) -> list[tuple[CallbackRequest, bool]]:
     """(request to save, whether to alert) for each RequestCallback; one open request per contact."""
@@ -124,7 +130,7 @@ def _callback_requests(
     return results
 
 
-def _alert_jobs(deps: Deps, requests: list[tuple[CallbackRequest, bool]]) -> Callable[[Pipeline], None] | None:
+def alert_jobs(deps: Deps, requests: list[tuple[CallbackRequest, bool]]) -> Callable[[Pipeline], None] | None:
     """Jobs to queue with the turn: staff alerts, and a confirmation text for a new request made
     outside an SMS conversation (an SMS request is confirmed by the reply itself). A request the
     caller never confirmed, or with no number we could text, gets no confirmation."""
@@ -146,7 +152,7 @@ def _alert_jobs(deps: Deps, requests: list[tuple[CallbackRequest, bool]]) -> Cal
     return enqueue
 
 
-def _fill_runtime(
+def fill_runtime(
     text: str, flow: Flow, deps: Deps, requests: list[tuple[CallbackRequest, bool]], language: str, now: datetime
 ) -> str:
     """Fill what only exists after the engine ran: the request id, whether it is new, the wait."""

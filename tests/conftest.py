@@ -32,7 +32,7 @@ from helpline import create_app, jobs
 from helpline.config import Settings
 from helpline.deps import Deps, build_deps
 from helpline.outbound import TwilioMessenger, twilio_client
-from tests.twilio_fakes import Recorder
+from tests.twilio_fakes import Recorder, free_port, start_prism, stop_prism
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_BASE_URL = "https://helpline.example.org"
@@ -216,6 +216,15 @@ def sms(signed_post: Post) -> Callable[..., list[str]]:
 
 
 # -- jobs: the Recorder as api.twilio.com, a job context on the test clock, burst workers ----------
+
+
+@pytest.fixture(scope="session")
+def prism_url() -> Iterator[str]:
+    """Stoplight Prism serving Twilio's published OpenAPI spec: every REST call is checked against it."""
+    port = free_port()
+    process = start_prism(port)  # fails with a hint to run `npm ci` when Prism is not installed
+    yield f"http://127.0.0.1:{port}"
+    stop_prism(process)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ the scheduled registry and then run directly, never waited for.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +23,7 @@ from helpline.outbound import OutboxMessenger, TwilioMessenger, read_outbox
 from helpline.redact import contact_id
 from helpline.staff.roster import StaffMember
 from tests.conftest import CALLER, Clock
-from tests.twilio_fakes import Recorder, free_port, start_prism, stop_prism
+from tests.twilio_fakes import Recorder
 
 Sms = Callable[..., list[str]]
 Work = Callable[[], None]
@@ -262,14 +262,6 @@ def test_without_twilio_credentials_alerts_go_to_the_outbox(
     assert message["to"] == ANN and request.ref in message["body"]
 
 
-@pytest.fixture(scope="module")
-def prism_url() -> Iterator[str]:
-    port = free_port()
-    process = start_prism(port)
-    yield f"http://127.0.0.1:{port}"
-    stop_prism(process)
-
-
 def test_alerts_and_confirmations_follow_twilios_published_contract(
     prism_url: str, sms: Sms, deps: Deps, roster: list[StaffMember], work: Work, redis: Redis
 ) -> None:
@@ -305,7 +297,7 @@ def test_a_voice_request_gets_a_discreet_confirmation_text(
     deps: Deps, work: Work, sent: Recorder, redis: Redis
 ) -> None:
     request = voice_request(deps)  # 541: Oregon, 12:00 there on the test clock
-    deps.store.save_callback(request, on_commit=conversations._alert_jobs(deps, [(request, True)]))
+    deps.store.save_callback(request, on_commit=conversations.alert_jobs(deps, [(request, True)]))
     work()
     [text] = sent.texts_to(CALLER)
     assert request.ref in text and "afternoon" in text and "STOP" in text

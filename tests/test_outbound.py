@@ -24,7 +24,7 @@ from helpline.outbound import (
     twilio_client,
 )
 from helpline.redact import contact_id, mask_number
-from tests.twilio_fakes import Recorder, free_port, start_prism, stop_prism
+from tests.twilio_fakes import Recorder, free_port
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "outbound-test-token"
@@ -36,24 +36,9 @@ MESSAGE_SID = re.compile(r"^SM[0-9a-f]{32}$")
 MakeMessenger = Callable[..., TwilioMessenger]
 
 
-@pytest.fixture(scope="module")
-def prism_url() -> Iterator[str]:
-    port = free_port()
-    process = start_prism(port)  # fails with a hint to run `npm ci` when Prism is not installed
-    yield f"http://127.0.0.1:{port}"
-    stop_prism(process)
-
-
-@pytest.fixture(scope="module")
-def recorder_server() -> Iterator[Recorder]:
-    with Recorder() as recorder:
-        yield recorder
-
-
 @pytest.fixture
-def recorder(recorder_server: Recorder) -> Iterator[Recorder]:
-    yield recorder_server
-    recorder_server.clear()
+def recorder(sent: Recorder) -> Recorder:
+    return sent
 
 
 @pytest.fixture
