@@ -2,49 +2,55 @@
 
 A flow file holds nodes (what to say, which replies lead where, what to do); the words live in
 per-language text catalogs (`flows/text/<lang>.yaml`, plus `<lang>.<part>.yaml` files such as
-`en.voice.yaml`), so every flow is localisable. Loading is
-`yaml.safe_load`, a shape check, building the dataclasses, then cross-checks. Every problem found
+`en.voice.yaml`), so every flow is localisable. Loading is `yaml.safe_load`, a shape check,
+building the dataclasses (flow_model.py), then cross-checks (flow_checks.py). Every problem found
 is collected and raised together as one FlowError naming the file and the node.
 
-Pure apart from reading the files: no Flask, Redis or Twilio.
+Pure apart from reading the files: no Flask, Redis or Twilio. The only core module that reads YAML.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from helpline.core import safety
-from helpline.core.text import fill, is_gsm7, normalise, placeholders, segment_count
+from helpline.core.flow_checks import check_flow, check_texts, sms_problems
+from helpline.core.flow_model import (
+    ACTIONS,
+    ANSWER_FIELDS,
+    BACK,
+    CHANNELS,
+    RESUME,
+    RUNTIME_SAMPLES,
+    STATIC_FIELDS,
+    Flow,
+    Flows,
+    Message,
+    Node,
+    Route,
+)
+from helpline.core.text import fill, normalise, placeholders
 from helpline.errors import FlowError
 
-#: Special route targets: the node before this one, the node an expired conversation left off at.
-BACK, RESUME = "$back", "$resume"
-#: Placeholders filled from configuration when flows load.
-STATIC_FIELDS = ("org", "call_number", "hours")
-#: Filled by the engine from the conversation's answers.
-ANSWER_FIELDS = ("zip",)
-#: Filled by the glue once a callback request is stored; samples are the longest plausible values.
-RUNTIME_SAMPLES = {
-    "ref": "#9999999",
-    "wait": "x" * 60,
-    "request_state": "x" * 10,
-    "opening": "Wednesday at 10:00 AM",
-    "last_four": "0 0 0 0",
-}
-SMS_MAX_SEGMENTS = 2
-CHANNELS = ("sms", "voice")
-ACTIONS = ("request_callback", "dial", "record", "hangup")
-#: What the edge reports after a voice action: a node that does it must route every one (`on:`).
-ACTION_OUTCOMES = {
-    "dial": ("dial:completed", "dial:answered", "dial:busy", "dial:no-answer", "dial:failed", "dial:canceled"),
-    "record": ("recorded",),
-}
+__all__ = [
+    "BACK",
+    "RESUME",
+    "RUNTIME_SAMPLES",
+    "Flow",
+    "FlowError",
+    "Flows",
+    "Message",
+    "Node",
+    "Route",
+    "load_flows",
+    "sms_problems",
+]
+
 _NODE_FIELDS = {"say", "do", "options", "otherwise", "next", "topic", "reprompt", "listen", "on_silence", "check"}
 _ROUTE_FIELDS = {"keys", "phrases", "pattern", "capture", "on", "goto", "set"}
 _FLOW_FIELDS = {
@@ -63,78 +69,6 @@ _FLOW_FIELDS = {
 }
 _KEYPAD = re.compile(r"^[0-9*#]+$")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_URL = re.compile(r"https?://|www\.", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Route:
-    goto: str
-    keys: frozenset[str] = frozenset()
-    phrases: tuple[str, ...] = ()
-    pattern: re.Pattern[str] | None = None
-    capture: str | None = None
-    on: str | None = None
-    set: Mapping[str, str] = field(default_factory=dict)
-
-
-#: One outbound message (or spoken prompt): text keys joined with a space, e.g. a shared body
-#: followed by an SMS-only "Reply MORE..." prompt.
-Message = tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Node:
-    id: str
-    say: tuple[Message, ...] = ()
-    do: tuple[str, ...] = ()
-    options: tuple[Route, ...] = ()
-    otherwise: str | None = None
-    next: str | None = None
-    topic: str | None = None
-    reprompt: tuple[Message, ...] = ()
-    listen: Mapping[str, Any] = field(default_factory=dict)
-    on_silence: str | None = None
-    #: A question for the edge (Check action); the answer comes back as an `on: "<check>:<answer>"` outcome.
-    check: str | None = None
-
-    @property
-    def waits(self) -> bool:
-        return self.next is None
-
-
-@dataclass(frozen=True)
-class Flow:
-    id: str
-    channel: str
-    start: str
-    nodes: Mapping[str, Node]
-    texts: Mapping[str, Mapping[str, str]]  # language -> key -> text
-    languages: tuple[str, ...] = ("en",)
-    globals: tuple[Route, ...] = ()
-    resume: str | None = None
-    not_understood: str = "not_understood"
-    version: int = 1
-    crisis: safety.Crisis = field(default_factory=safety.Crisis)
-    #: Voice: spoken before the prompt again when the caller said nothing.
-    not_heard: str | None = None
-    #: After this many consecutive misses (silence or input not understood) go to `after_misses`; 0 is never.
-    misses_limit: int = 0
-    after_misses: str | None = None
-
-    def text(self, message: Message, language: str) -> str:
-        """The text of `message` in `language`, falling back key by key to the flow's first language."""
-        return " ".join(self.texts.get(language, {}).get(k) or self.texts[self.languages[0]][k] for k in message)
-
-
-@dataclass(frozen=True)
-class Flows:
-    """Every flow by id, plus the crisis rules that apply before any of them."""
-
-    flows: Mapping[str, Flow]
-    crisis: safety.Crisis
-
-    def __getitem__(self, flow_id: str) -> Flow:
-        return self.flows[flow_id]
 
 
 def load_flows(directory: Path, values: Mapping[str, str]) -> Flows:
@@ -150,9 +84,9 @@ def load_flows(directory: Path, values: Mapping[str, str]) -> Flows:
         flow = _build_flow(path, _read(path, problems), texts, crisis, problems)
         if flow is not None:
             flows[flow.id] = flow
-            _check_flow(path.as_posix(), flow, problems)
+            check_flow(path.as_posix(), flow, problems)
     for channel, messages in crisis.say.items():
-        _check_texts(crisis_file.as_posix(), "say", messages, texts, ("en",), channel, problems)
+        check_texts(crisis_file.as_posix(), "say", messages, texts, ("en",), channel, problems)
     if problems:
         raise FlowError(problems)
     return Flows(flows=flows, crisis=crisis)
@@ -325,112 +259,3 @@ def _count(where: str, value: Any, problems: list[str]) -> int:
         problems.append(f"{where}: must be a whole number, 0 or more")
         return 0
     return value
-
-
-def _check_flow(where: str, flow: Flow, problems: list[str]) -> None:
-    """Cross-checks that need the whole flow: targets, reachability, keywords, texts."""
-    known = {*flow.nodes, BACK, RESUME}
-
-    def target(at: str, name: str | None) -> None:
-        if name is not None and name not in known:
-            problems.append(f"{where}: {at}: goto {name!r} does not exist")
-
-    target("start", flow.start)
-    target("resume", flow.resume)
-    target("after_misses", flow.after_misses)
-    if flow.misses_limit and not flow.after_misses:
-        problems.append(f"{where}: misses_limit needs after_misses, the node to go to")
-    global_keys = {key for route in flow.globals for key in route.keys}
-    for route in flow.globals:
-        target("globals", route.goto)
-    for node in flow.nodes.values():
-        at = f"node {node.id!r}"
-        for name in (node.next, node.otherwise, node.on_silence, *(r.goto for r in node.options)):
-            target(at, name)
-        for key in sorted({k for r in node.options for k in r.keys} & global_keys):
-            problems.append(f"{where}: {at}: option {key!r} collides with a global keyword")
-        _check_texts(where, at, (*node.say, *node.reprompt), flow.texts, flow.languages, flow.channel, problems)
-        _check_outcomes(where, at, node, problems)
-    flow_texts = ((flow.not_understood,), *(((flow.not_heard,),) if flow.not_heard else ()))
-    _check_texts(where, "flow", flow_texts, flow.texts, flow.languages, flow.channel, problems)
-    if flow.channel in flow.crisis.say:
-        crisis_say = flow.crisis.say[flow.channel]
-        _check_texts(where, "crisis say", crisis_say, flow.texts, flow.languages, flow.channel, problems)
-    else:
-        problems.append(f"{where}: crisis.yaml has no '{flow.channel}' emergency reply (say: {flow.channel}: [...])")
-    _check_next_cycles(where, flow, problems)
-    unreachable = set(flow.nodes) - _reachable(flow)
-    problems += [f"{where}: node {n!r} cannot be reached" for n in sorted(unreachable)]
-
-
-def _check_texts(
-    where: str,
-    at: str,
-    messages: Iterable[Message],
-    texts: Mapping[str, Mapping[str, str]],
-    languages: Iterable[str],
-    channel: str,
-    problems: list[str],
-) -> None:
-    """Every key exists in every language; SMS fits its budget, voice holds no URLs."""
-    for language in languages:
-        for message in messages:
-            missing = [key for key in message if key not in texts.get(language, {})]
-            problems += [f"{where}: {at}: text {key!r} is missing from text/{language}.yaml" for key in missing]
-            if missing:
-                continue
-            text, name = " ".join(texts[language][k] for k in message), "+".join(message)
-            if channel == "sms":
-                problems += [f"{where}: {at}: text {name!r} ({language}): {p}" for p in sms_problems(text, language)]
-            elif _URL.search(text):
-                problems.append(f"{where}: {at}: text {name!r} ({language}): voice prompts must not hold URLs")
-
-
-def sms_problems(text: str, language: str) -> list[str]:
-    """Why `text` is not a good SMS: English must be GSM-7, everything must fit two segments."""
-    sample = fill(text, {**RUNTIME_SAMPLES, "zip": "12345-6789"})
-    encoding, segments = segment_count(sample)
-    problems = []
-    if language == "en" and not is_gsm7(sample):
-        odd = sorted({ch for ch in sample if not is_gsm7(ch)})
-        problems.append(f"uses non-GSM-7 characters {odd} (curly quotes, dashes or emoji triple the cost)")
-    if segments > SMS_MAX_SEGMENTS:
-        problems.append(f"is {segments} {encoding} segments ({len(sample)} characters); the limit is 2")
-    return problems
-
-
-def _check_outcomes(where: str, at: str, node: Node, problems: list[str]) -> None:
-    """A node that dials or records routes every outcome; a node that checks routes at least one answer."""
-    routed = {r.on for r in node.options if r.on}
-    for action in node.do:
-        missing = [name for name in ACTION_OUTCOMES.get(action, ()) if name not in routed]
-        problems += [f"{where}: {at}: does {action!r} but has no option for outcome {m!r}" for m in missing]
-    if node.check and not any(name.startswith(f"{node.check}:") for name in routed):
-        problems.append(f"{where}: {at}: checks {node.check!r} but has no option 'on: {node.check}:<answer>'")
-    if node.check and (node.next or {"dial", "record", "hangup"} & set(node.do)):
-        problems.append(f"{where}: {at}: a node that checks waits for the answer: no next, dial, record or hangup")
-
-
-def _check_next_cycles(where: str, flow: Flow, problems: list[str]) -> None:
-    for node in flow.nodes.values():
-        seen, current = {node.id}, node.next
-        while current is not None and current in flow.nodes:
-            if current in seen:
-                problems.append(f"{where}: node {node.id!r}: 'next' loops without waiting for a reply")
-                break
-            seen.add(current)
-            current = flow.nodes[current].next
-
-
-def _reachable(flow: Flow) -> set[str]:
-    todo = [flow.start, *(r.goto for r in flow.globals), *(n for n in (flow.resume, flow.after_misses) if n)]
-    seen: set[str] = set()
-    while todo:
-        node_id = todo.pop()
-        if node_id in seen or node_id not in flow.nodes:
-            continue
-        seen.add(node_id)
-        node = flow.nodes[node_id]
-        todo += [n for n in (node.next, node.otherwise, node.on_silence) if n]
-        todo += [r.goto for r in node.options]
-    return seen
