@@ -200,6 +200,7 @@ def test_callback_by_text_asks_time_and_voicemail_then_confirms_with_an_id(sms: 
     [request] = deps.store.open_callbacks()
     assert request.ref in text
     assert (request.preferred_time, request.voicemail_ok, request.priority) == ("afternoon", False, Priority.NORMAL)
+    assert request.topic == "menu"  # where in the flow they asked
 
 
 def test_asking_again_updates_the_open_request(sms: Sms, deps: Deps) -> None:
