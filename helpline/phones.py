@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import phonenumbers
 
 DEFAULT_REGION = "US"
 
 
 def e164(raw: str, region: str = DEFAULT_REGION) -> str | None:
-    """`+15551234567` for a valid number in any common spelling; None when it is not one."""
-    try:
-        number = phonenumbers.parse(raw.strip(), region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    """`+15551234567` for a possible number in any common spelling; None when it is not one."""
+    return _formatted(raw, region, phonenumbers.is_possible_number)
 
 
 def sender(raw: str) -> str:
@@ -32,10 +28,12 @@ def callable_number(raw: str, region: str = DEFAULT_REGION) -> str | None:
 
     Used for a caller id (withheld and `client:` callers have none) and for digits typed on a call.
     """
+    return _formatted(raw, region, phonenumbers.is_valid_number)
+
+
+def _formatted(raw: str, region: str, acceptable: Callable[[phonenumbers.PhoneNumber], bool]) -> str | None:
     try:
         number = phonenumbers.parse(raw.strip(), region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if acceptable(number) else None

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from flask import abort, request
 from twilio.request_validator import RequestValidator
 
+from helpline.channels import current_settings
 from helpline.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -28,22 +29,19 @@ def signed_url(settings: Settings) -> str:
     return request.url
 
 
-def require_twilio_signature(settings: Callable[[], Settings]) -> Callable[[F], F]:
+def require_twilio_signature(view: F) -> F:
     """Abort with 403 unless X-Twilio-Signature matches the URL and every POST parameter."""
 
-    def decorator(view: F) -> F:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            current = settings()
-            signature = request.headers.get("X-Twilio-Signature", "")
-            validator = RequestValidator(current.twilio_auth_token)
-            if not signature or not validator.validate(signed_url(current), request.form, signature):
-                logger.warning(
-                    "rejected a webhook with a %s signature on %s", "bad" if signature else "missing", request.path
-                )
-                abort(403)
-            return view(*args, **kwargs)
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        settings = current_settings()
+        signature = request.headers.get("X-Twilio-Signature", "")
+        validator = RequestValidator(settings.twilio_auth_token)
+        if not signature or not validator.validate(signed_url(settings), request.form, signature):
+            logger.warning(
+                "rejected a webhook with a %s signature on %s", "bad" if signature else "missing", request.path
+            )
+            abort(403)
+        return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
-
-    return decorator
+    return wrapped  # type: ignore[return-value]

@@ -5,17 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from flask import Blueprint, Response, abort, current_app, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response, abort, request
 
 from helpline import conversations
+from helpline.channels import answer_failures_with, current_deps
 from helpline.channels.signatures import require_twilio_signature
 from helpline.channels.twiml import render_sms, twiml_response
-from helpline.config import Settings
 from helpline.conversations import Inbound
 from helpline.core.events import TextReceived
 from helpline.core.text import clean_text
-from helpline.deps import Deps
 from helpline.phones import sender
 from helpline.redact import contact_id
 from helpline.staff import commands as staff_commands
@@ -28,14 +26,6 @@ SAFE_REPLY = (
     "Sorry, something went wrong on our side. Please try again in a few minutes. "
     "In an emergency call 911. In a crisis call or text 988."
 )
-
-
-def deps() -> Deps:
-    return current_app.extensions["helpline"]  # type: ignore[no-any-return]
-
-
-def settings() -> Settings:
-    return deps().settings
 
 
 def sms_inbound(form: Mapping[str, str], token: str, secret: bytes) -> Inbound:
@@ -54,13 +44,13 @@ def sms_inbound(form: Mapping[str, str], token: str, secret: bytes) -> Inbound:
 
 
 @bp.post("/sms")
-@require_twilio_signature(settings)
+@require_twilio_signature
 def inbound_sms() -> Response:
     if not request.form.get("From", "").strip():
         abort(400, "a Twilio message webhook always has From")
     if not (request.form.get("MessageSid") or request.headers.get("I-Twilio-Idempotency-Token")):
         abort(400, "a Twilio message webhook always has MessageSid")
-    current = deps()
+    current = current_deps()
     token = request.headers.get("I-Twilio-Idempotency-Token", "")
     inbound = sms_inbound(request.form, token, current.settings.secret)
     text = inbound.event.text if isinstance(inbound.event, TextReceived) else ""
@@ -73,11 +63,11 @@ def inbound_sms() -> Response:
 
 
 @bp.post("/sms/status")
-@require_twilio_signature(settings)
+@require_twilio_signature
 def sms_status() -> tuple[str, int]:
     """Record failed deliveries; error 21610 means Twilio has the number opted out."""
     sid, status = request.form.get("MessageSid", ""), request.form.get("MessageStatus", "")
-    current = deps()
+    current = current_deps()
     if not sid or not current.store.first_status_report(sid, status):
         return "", 204
     if status in ("failed", "undelivered"):
@@ -92,9 +82,4 @@ def sms_status() -> tuple[str, int]:
     return "", 204
 
 
-@bp.errorhandler(Exception)
-def safe_reply(error: Exception) -> Response | HTTPException:
-    if isinstance(error, HTTPException):
-        return error
-    logger.exception("sms webhook failed; answered with the safe reply")
-    return twiml_response(render_sms([SAFE_REPLY]))
+answer_failures_with(bp, render_sms([SAFE_REPLY]))

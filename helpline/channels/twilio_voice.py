@@ -11,18 +11,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from flask import Blueprint, Response, abort, current_app, request, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response, abort, request, url_for
 
 from helpline import calls
+from helpline.channels import answer_failures_with, current_deps, current_settings
 from helpline.channels.signatures import require_twilio_signature
 from helpline.channels.twiml import render_voice, twiml_response
-from helpline.config import Settings
 from helpline.conversations import Inbound
 from helpline.core.actions import Hangup, Say
 from helpline.core.events import CallAnswered, Event, KeysPressed, NoInput, Outcome, SpeechHeard
 from helpline.core.text import clean_text
-from helpline.deps import Deps
 from helpline.phones import callable_number, sender
 from helpline.redact import contact_id
 
@@ -40,14 +38,6 @@ SAFE_REPLY = (
     Say("Lo sentimos, algo salió mal. Si es una emergencia, cuelgue y llame al 9 1 1.", language="es-US"),
     Hangup(),
 )
-
-
-def deps() -> Deps:
-    return current_app.extensions["helpline"]  # type: ignore[no-any-return]
-
-
-def settings() -> Settings:
-    return deps().settings
 
 
 def voice_event(form: Mapping[str, str]) -> Event:
@@ -84,18 +74,18 @@ def voice_inbound(form: Mapping[str, str], delivery: str, event: Event, secret: 
 def next_url(step: int) -> str:
     """The absolute URL of the next step, as Twilio will call (and sign) it."""
     path = url_for("twilio_voice.next_step", step=step)
-    base = settings().public_base_url
+    base = current_settings().public_base_url
     return f"{base}{path}" if base else url_for("twilio_voice.next_step", step=step, _external=True)
 
 
 @bp.post("/voice")
-@require_twilio_signature(settings)
+@require_twilio_signature
 def incoming_call() -> Response:
     return _step(0, CallAnswered())
 
 
 @bp.post("/voice/next")
-@require_twilio_signature(settings)
+@require_twilio_signature
 def next_step() -> Response:
     step = request.args.get("step", type=int)
     if step is None or step < 1:
@@ -106,7 +96,7 @@ def next_step() -> Response:
 def _step(step: int, event: Event) -> Response:
     if not request.form.get("CallSid", "").strip():
         abort(400, "a Twilio voice webhook always has CallSid")
-    current = deps()
+    current = current_deps()
     inbound = voice_inbound(request.form, str(step), event, current.settings.secret)
     following = next_url(step + 1)
     reply = calls.handle_call(
@@ -116,21 +106,16 @@ def _step(step: int, event: Event) -> Response:
 
 
 @bp.post("/voice/status")
-@require_twilio_signature(settings)
+@require_twilio_signature
 def call_status() -> tuple[str, int]:
     """A call ended: one who hung up on the way to a callback still gets one (unconfirmed)."""
     sid, status = request.form.get("CallSid", "").strip(), request.form.get("CallStatus", "").strip().lower()
     if not sid or status not in CALL_ENDED:
         return "", 204
-    current = deps()
+    current = current_deps()
     inbound = voice_inbound(request.form, "status", Outcome("hangup"), current.settings.secret)
     calls.handle_call_ended(inbound, sid, current, current.clock())
     return "", 204
 
 
-@bp.errorhandler(Exception)
-def safe_reply(error: Exception) -> Response | HTTPException:
-    if isinstance(error, HTTPException):
-        return error
-    logger.exception("voice webhook failed; answered with the safe reply")
-    return twiml_response(render_voice(SAFE_REPLY, ""))
+answer_failures_with(bp, render_voice(SAFE_REPLY, ""))

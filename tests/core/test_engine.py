@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
 from helpline.core import engine
 from helpline.core.actions import Priority, RequestCallback, SendText
 from helpline.core.events import KeysPressed, TextReceived
-from helpline.core.flows import Flow, load_flows
+from helpline.core.flows import Flow
 from helpline.core.state import Conversation
-
-ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
-VALUES = {"org": "the Family Helpline", "call_number": "1-555-010-0100", "hours": "Mon-Fri 09:00-17:00"}
+from tests.core import support
+from tests.core.support import NOW, real_flows
 
 
 @pytest.fixture(scope="module")
 def flow() -> Flow:
-    return load_flows(ROOT / "flows", VALUES)["sms"]
+    return real_flows()["sms"]
 
 
 def at(flow: Flow, node: str, **changes: object) -> Conversation:
-    return replace(Conversation.new(flow.id, node, NOW - timedelta(minutes=1)), **changes)  # type: ignore[arg-type]
+    return support.at(flow.id, node, **changes)
 
 
 def texts(turn: engine.Turn) -> list[str]:

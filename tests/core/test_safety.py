@@ -8,15 +8,11 @@ topic questions, past events, worries about the future, and plain replies.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from helpline.core import safety
-from helpline.core.flows import Flows, load_flows
-
-ROOT = Path(__file__).resolve().parents[2]
-VALUES = {"org": "the Family Helpline", "call_number": "1-555-010-0100", "hours": "Mon-Fri 09:00-17:00"}
+from helpline.core.flows import Flows
+from tests.core.support import real_flows
 
 MUST_TRIGGER = [
     # Breathing.
@@ -238,7 +234,7 @@ MUST_NOT_TRIGGER = [
 
 @pytest.fixture(scope="module")
 def flows() -> Flows:
-    return load_flows(ROOT / "flows", VALUES)
+    return real_flows()
 
 
 MUST_NOT_TRIGGER += [

@@ -7,16 +7,14 @@ tests name each text on its own and add the content rules of shared/CONTENT.md.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
-from helpline.core.flows import RUNTIME_SAMPLES, Flow, Flows, load_flows, sms_problems
+from helpline.core.flows import RUNTIME_SAMPLES, Flow, Flows, sms_problems
 from helpline.core.text import fill, is_gsm7, placeholders
+from tests.core.support import ROOT, real_flows
 
-ROOT = Path(__file__).resolve().parents[2]
-VALUES = {"org": "the Family Helpline", "call_number": "1-555-010-0100", "hours": "Mon-Fri 09:00-17:00"}
 RAW: dict[str, str] = yaml.safe_load((ROOT / "flows" / "text" / "en.yaml").read_text(encoding="utf-8"))
 STIGMA = re.compile(r"\b(addicts?|junkies?|junky|abusers?|clean|dirty|habits?)\b", re.IGNORECASE)
 #: Texts the voice menu speaks too: the reply instructions live in the reply_* keys instead.
@@ -32,7 +30,7 @@ REQUIRED = """welcome menu welcome_back not_understood signs_physical signs_beha
 
 @pytest.fixture(scope="module")
 def flows() -> Flows:
-    return load_flows(ROOT / "flows", VALUES)
+    return real_flows()
 
 
 def sms_messages(flows: Flows) -> list[tuple[str, Flow, tuple[str, ...]]]:
@@ -119,7 +117,7 @@ def test_the_flow_can_send_messages(flows: Flows) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "sms_message" in metafunc.fixturenames:
-        loaded = load_flows(ROOT / "flows", VALUES)
+        loaded = real_flows()
         cases = sms_messages(loaded)
         metafunc.parametrize(
             "sms_message", [(flow, message) for _, flow, message in cases], ids=[name for name, _, _ in cases]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,19 +13,17 @@ from helpline.core.events import CallAnswered, Event, KeysPressed, NoInput, Outc
 from helpline.core.flows import Flow, load_flows
 from helpline.core.state import Conversation
 from helpline.errors import FlowError
-
-ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
-VALUES = {"org": "the Family Helpline", "call_number": "1-555-010-0100", "hours": "Mon-Fri 09:00-17:00"}
+from tests.core import support
+from tests.core.support import NOW, VALUES, real_flows
 
 
 @pytest.fixture(scope="module")
 def flow() -> Flow:
-    return load_flows(ROOT / "flows", VALUES)["voice"]
+    return real_flows()["voice"]
 
 
 def at(flow: Flow, node: str, **changes: object) -> Conversation:
-    return replace(Conversation.new(flow.id, node, NOW - timedelta(minutes=1)), **changes)  # type: ignore[arg-type]
+    return support.at(flow.id, node, **changes)
 
 
 def step(flow: Flow, conversation: Conversation | None, event: Event) -> engine.Turn:
