@@ -38,9 +38,6 @@ class Turn:
     actions: tuple[Action, ...]
     crisis: bool = False
 
-    def then(self, other: Turn) -> Turn:
-        return Turn(other.conversation, self.actions + other.actions, self.crisis or other.crisis)
-
 
 def advance(
     flow: Flow,
@@ -103,8 +100,7 @@ def _match(flow: Flow, node: Node, event: Event) -> Route | None:
     if isinstance(event, Outcome):
         return next((r for r in node.options if r.on == event.name), None)
     if isinstance(event, NoInput):
-        silence = next((r for r in node.options if r.on == "silence"), None)
-        return silence or (Route(goto=node.on_silence) if node.on_silence else None)
+        return next((r for r in node.options if r.on == "silence"), None)
     raw = spoken_or_written(event)
     if raw is None:
         return None

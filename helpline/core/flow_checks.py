@@ -43,7 +43,7 @@ def check_flow(where: str, flow: Flow, problems: list[str]) -> None:
         target("globals", route.goto)
     for node in flow.nodes.values():
         at = f"node {node.id!r}"
-        for name in (node.next, node.otherwise, node.on_silence, *(r.goto for r in node.options)):
+        for name in (node.next, node.otherwise, *(r.goto for r in node.options)):
             target(at, name)
         for key in sorted({k for r in node.options for k in r.keys} & global_keys):
             problems.append(f"{where}: {at}: option {key!r} collides with a global keyword")
@@ -129,6 +129,6 @@ def _reachable(flow: Flow) -> set[str]:
             continue
         seen.add(node_id)
         node = flow.nodes[node_id]
-        todo += [n for n in (node.next, node.otherwise, node.on_silence) if n]
+        todo += [n for n in (node.next, node.otherwise) if n]
         todo += [r.goto for r in node.options]
     return seen

@@ -63,7 +63,6 @@ class Node:
     topic: str | None = None
     reprompt: tuple[Message, ...] = ()
     listen: Mapping[str, Any] = field(default_factory=dict)
-    on_silence: str | None = None
     #: A question for the edge (Check action); the answer comes back as an `on: "<check>:<answer>"` outcome.
     check: str | None = None
 

@@ -51,7 +51,7 @@ __all__ = [
     "sms_problems",
 ]
 
-_NODE_FIELDS = {"say", "do", "options", "otherwise", "next", "topic", "reprompt", "listen", "on_silence", "check"}
+_NODE_FIELDS = {"say", "do", "options", "otherwise", "next", "topic", "reprompt", "listen", "check"}
 _ROUTE_FIELDS = {"keys", "phrases", "pattern", "capture", "on", "goto", "set"}
 _FLOW_FIELDS = {
     "flow",
@@ -188,7 +188,6 @@ def _build_node(where: str, node_id: str, data: Any, problems: list[str]) -> Nod
         topic=_optional_str(data.get("topic")),
         reprompt=_messages(f"{where}: reprompt", data.get("reprompt", []), problems),
         listen=listen,
-        on_silence=_optional_str(data.get("on_silence")),
         check=_optional_str(data.get("check")),
     )
 
