@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 
 from helpline.core.hours import StaffedHours
@@ -59,7 +60,7 @@ class Settings:
     def is_production(self) -> bool:
         return self.env == PRODUCTION
 
-    @property
+    @cached_property
     def staffed_hours(self) -> StaffedHours:
         return StaffedHours.parse(self.helpline_hours, self.helpline_timezone)
 
@@ -107,6 +108,10 @@ class Settings:
         token, sid, secret = get("TWILIO_AUTH_TOKEN"), get("TWILIO_ACCOUNT_SID"), get("SECRET_KEY")
         credentials = bool(token and sid)
         var = Path(get("HELPLINE_VAR_DIR", str(ROOT / "var")))
+        redis_url = get("REDIS_URL", cls.redis_url)
+        if mode == DEVELOPMENT and not get("REDIS_URL") and embedded_redis_socket(var).exists():
+            # `make run`'s embedded Redis: the chat and operator commands find it without setup.
+            redis_url = f"unix://{embedded_redis_socket(var)}?db=0"
         if mode == DEVELOPMENT:
             # Signatures are never skipped: the local chat signs with this generated token.
             token = token or _local_secret(var / "dev-auth-token")
@@ -114,7 +119,7 @@ class Settings:
             sid = sid or "AC" + "0" * 32
         try:
             return cls(
-                redis_url=get("REDIS_URL", cls.redis_url),
+                redis_url=redis_url,
                 env=mode,
                 twilio_account_sid=sid,
                 twilio_auth_token=token,
@@ -148,6 +153,11 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ValueError(f"cannot read duration {text!r}; use e.g. 90s, 10m, 12h or 7d")
     return timedelta(seconds=int(match[1]) * _UNITS[match[2]])
+
+
+def embedded_redis_socket(var: Path) -> Path:
+    """Where `make run` (helpline dev) puts its embedded Redis server's socket."""
+    return var / "redis" / "redis.sock"
 
 
 def _local_secret(path: Path) -> str:

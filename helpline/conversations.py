@@ -160,11 +160,7 @@ def fill_runtime(
         return text
     request, _ = requests[-1]
     wait = _expected_wait(flow, deps, language, now)
-    state = (
-        "callback_state_updated"
-        if len(request.new_history) and request.new_history[0].what == "updated"
-        else "callback_state_new"
-    )
+    state = "callback_state_new" if request.is_new else "callback_state_updated"
     return fill(text, {"ref": request.ref, "wait": wait, "request_state": flow.text((state,), language)})
 
 
@@ -179,11 +175,4 @@ def _expected_wait(flow: Flow, deps: Deps, language: str, now: datetime) -> str:
         return flow.text(("wait_open",), language)
     if not hours.is_open(now):
         return fill(flow.text(("wait_closed",), language), {"opening": hours.describe_opening(now)})
-    after_close = now + CLOSING_SOON
-    while hours.is_open(after_close):  # back-to-back spans: find the real end of this shift
-        after_close += CLOSING_SOON
-    opening = hours.next_opening(after_close).astimezone(hours.timezone)
-    days = (opening.date() - now.astimezone(hours.timezone).date()).days
-    day = ("today", "tomorrow")[days] if days < 2 else f"{opening:%A}"
-    when = f"{day} at {opening.strftime('%I:%M %p').lstrip('0')}"
-    return fill(flow.text(("wait_closing",), language), {"opening": when})
+    return fill(flow.text(("wait_closing",), language), {"opening": hours.describe_opening(now, hours.shift_end(now))})

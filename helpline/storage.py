@@ -109,9 +109,7 @@ class RedisStore:
                         return earlier.decode(), True
                     commit = decide(self._snapshot(pipe, conversation_key, contact))
                     pipe.multi()
-                    for key in deliveries[1:]:
-                        pipe.set(key, commit.reply, ex=DELIVERY_TTL)
-                    self._write_commit(pipe, contact, conversation_key, deliveries[0], commit)
+                    self._write_commit(pipe, contact, conversation_key, deliveries, commit)
                     pipe.execute()
                     return commit.reply, False
                 except WatchError:
@@ -134,8 +132,11 @@ class RedisStore:
             open_callback = None
         return Snapshot(conversation, bool(pipe.exists(_key("optout", contact))), open_callback)
 
-    def _write_commit(self, pipe: Pipeline, contact: str, conversation_key: str, delivery_key: str, c: Commit) -> None:
-        pipe.set(delivery_key, c.reply, ex=DELIVERY_TTL)
+    def _write_commit(
+        self, pipe: Pipeline, contact: str, conversation_key: str, delivery_keys: list[str], c: Commit
+    ) -> None:
+        for key in delivery_keys:
+            pipe.set(key, c.reply, ex=DELIVERY_TTL)
         if c.conversation is not None:
             pipe.set(conversation_key, c.conversation.to_json(), ex=c.conversation_ttl or self.conversation_ttl)
         if c.opted_out_at is not None:

@@ -89,3 +89,12 @@ def test_readiness_fails_when_redis_does_not_answer(settings: Settings, redis: R
     down = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
     app = create_app(settings, build_deps(replace(settings, redis_url="redis://127.0.0.1:1/0"), down))
     assert app.test_client().get("/readyz").status_code == 503
+
+
+def test_development_finds_the_embedded_redis_of_make_run(tmp_path: Path) -> None:
+    env = {"HELPLINE_ENV": "development", "HELPLINE_VAR_DIR": str(tmp_path)}
+    assert Settings.from_env(env).redis_url == "redis://127.0.0.1:6379/0"
+    (tmp_path / "redis").mkdir()
+    (tmp_path / "redis" / "redis.sock").touch()
+    assert Settings.from_env(env).redis_url == f"unix://{tmp_path}/redis/redis.sock?db=0"
+    assert Settings.from_env({**env, "REDIS_URL": "redis://elsewhere:6379/1"}).redis_url == "redis://elsewhere:6379/1"

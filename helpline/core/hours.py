@@ -68,9 +68,23 @@ class StaffedHours:
                     return max(start, local)
         raise AssertionError("parse() guarantees at least one span a week")
 
-    def describe_opening(self, now: datetime) -> str:
-        """`today at 9:00 AM`, `tomorrow at 9:00 AM` or `Monday at 9:00 AM`, in local time."""
-        opening = self.next_opening(now)
+    def shift_end(self, now: datetime) -> datetime:
+        """When the staffed time `now` falls in ends (back-to-back spans count as one); now if closed."""
+        local = now.astimezone(self.timezone)
+        while True:
+            ends = [
+                datetime.combine(local.date(), s.closes, self.timezone)
+                for s in self.spans
+                if s.weekday == local.weekday() and s.opens <= local.time() < s.closes
+            ]
+            if not ends:
+                return local
+            local = max(ends)
+
+    def describe_opening(self, now: datetime, after: datetime | None = None) -> str:
+        """When staff next come on duty after `after` (default: now), said from `now`'s point of view:
+        `today at 9:00 AM`, `tomorrow at 9:00 AM` or `Monday at 9:00 AM`, in local time."""
+        opening = self.next_opening(after or now)
         days_ahead = (opening.date() - now.astimezone(self.timezone).date()).days
         day = ("today", "tomorrow")[days_ahead] if days_ahead < 2 else _DAY_NAMES[opening.weekday()]
         return f"{day} at {opening.strftime('%I:%M %p').lstrip('0')}"

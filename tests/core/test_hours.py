@@ -36,3 +36,12 @@ def test_wrapping_day_ranges_and_24_00() -> None:
 def test_unreadable_hours_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         StaffedHours.parse(text, "UTC")
+
+
+def test_a_shift_ends_at_the_last_of_back_to_back_spans() -> None:
+    hours = StaffedHours.parse("Mon 09:00-12:00; Mon 12:00-17:00", "UTC")
+    monday_11 = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
+    assert hours.shift_end(monday_11) == datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    assert hours.describe_opening(monday_11, after=hours.shift_end(monday_11)) == "Monday at 9:00 AM"
+    closed = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
+    assert hours.shift_end(closed) == closed
